@@ -1,0 +1,95 @@
+/* focus-status.c: the status snapshot (docs/status-api.md) and metrics. */
+#define G_LOG_DOMAIN "disco-focus"
+
+#include "focus-private.h"
+
+#include "disco-build-config.h"
+
+#define STATUS_SCHEMA "disco.status/1"
+
+static json_object *
+address_json (GInetSocketAddress *addr)
+{
+  if (addr == NULL)
+    return NULL;
+  g_autofree char *text = disco_address_to_string (addr);
+  return json_object_new_string (text);
+}
+
+static double
+uptime_seconds (DiscoFocus *self)
+{
+  return (g_get_monotonic_time () - self->started_monotonic) / (double) G_TIME_SPAN_SECOND;
+}
+
+json_object *
+disco_focus_status (DiscoFocus *self)
+{
+  json_object *root = json_object_new_object ();
+  json_object *software = json_object_new_object ();
+  json_object *identity = json_object_new_object ();
+  json_object *listen = json_object_new_object ();
+  json_object *overlay = json_object_new_object ();
+  json_object *conferences = json_object_new_array ();
+  json_object *load = json_object_new_object ();
+  g_autofree char *started = g_date_time_format_iso8601 (self->started_at);
+
+  json_object_object_add (root, "schema", json_object_new_string (STATUS_SCHEMA));
+
+  json_object_object_add (software, "name", json_object_new_string ("disco-focus"));
+  json_object_object_add (software, "version", json_object_new_string (DISCO_VERSION));
+  json_object_object_add (root, "software", software);
+
+  json_object_object_add (identity, "name", json_object_new_string (self->config->name));
+  json_object_object_add (identity, "node_id", NULL);
+  json_object_object_add (identity, "user", NULL);
+  json_object_object_add (identity, "pid", json_object_new_int ((int) getpid ()));
+  json_object_object_add (root, "identity", identity);
+
+  json_object_object_add (root, "started_at", json_object_new_string (started));
+  json_object_object_add (root, "uptime_seconds", json_object_new_double (uptime_seconds (self)));
+
+  json_object_object_add (listen, "sip", address_json (disco_sip_agent_get_address (self->sip)));
+  json_object_object_add (listen, "http",
+                          address_json (self->web ? disco_web_server_get_address (self->web) : NULL));
+  json_object_object_add (listen, "overlay", address_json (self->overlay_bound));
+  json_object_object_add (root, "listen", listen);
+
+  json_object_object_add (overlay, "state", json_object_new_string ("listening"));
+  json_object_object_add (root, "overlay", overlay);
+
+  for (char **c = self->config->conferences; c && *c; c++)
+    {
+      json_object *conf = json_object_new_object ();
+      json_object_object_add (conf, "uri", json_object_new_string (*c));
+      json_object_object_add (conf, "participants", json_object_new_array ());
+      json_object_object_add (conf, "subscriptions", json_object_new_array ());
+      json_object_array_add (conferences, conf);
+    }
+  json_object_object_add (root, "conferences", conferences);
+
+  json_object_object_add (load, "participants", json_object_new_int (0));
+  json_object_object_add (load, "capacity", json_object_new_int ((int) self->config->max_participants));
+  json_object_object_add (load, "ratio", json_object_new_double (0.0));
+  json_object_object_add (root, "load", load);
+  return root;
+}
+
+void
+disco_focus_metrics (DiscoFocus *self, DiscoWebMetrics *m)
+{
+  const char *build_labels[] = { "version", DISCO_VERSION, NULL };
+
+  disco_web_metrics_add (m, "disco_build_info", DISCO_WEB_METRIC_GAUGE,
+                         "Build information; the value is always 1.", build_labels, 1);
+  disco_web_metrics_add (m, "disco_uptime_seconds", DISCO_WEB_METRIC_GAUGE,
+                         "Seconds since this daemon started.", NULL, uptime_seconds (self));
+  disco_web_metrics_add (m, "disco_conferences", DISCO_WEB_METRIC_GAUGE,
+                         "Conferences this focus serves.", NULL,
+                         self->config->conferences ? g_strv_length (self->config->conferences) : 0);
+  disco_web_metrics_add (m, "disco_participants", DISCO_WEB_METRIC_GAUGE,
+                         "Participants connected to this focus.", NULL, 0);
+  disco_web_metrics_add (m, "disco_capacity_participants", DISCO_WEB_METRIC_GAUGE,
+                         "Participants this focus admits before it redirects or rejects.", NULL,
+                         self->config->max_participants);
+}

@@ -1,0 +1,86 @@
+/* Headless Chromium loads the status page from a real daemon; the test
+ * checks the DOM after the page's script has fetched and rendered the JSON. */
+#include <signal.h>
+#include <string.h>
+
+#include "disco-test.h"
+
+static const char *chromium_flags[] = {
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+  "--disable-extensions", "--disable-default-apps", "--mute-audio",
+};
+
+static char *
+text_of (const char *dom, const char *id)
+{
+  g_autofree char *needle = g_strdup_printf ("id=\"%s\"", id);
+  const char *p = strstr (dom, needle);
+  if (p == NULL)
+    return NULL;
+  p = strchr (p, '>');
+  const char *end = p ? strchr (p, '<') : NULL;
+  return end ? g_strndup (p + 1, end - p - 1) : NULL;
+}
+
+static void
+test_status_page_renders (void)
+{
+  g_autofree char *chromium = g_find_program_in_path ("chromium");
+  if (chromium == NULL)
+    {
+      g_test_skip ("chromium is not installed (scripts/setup.sh installs it)");
+      return;
+    }
+
+  const char *args[] = { "--name", "browser-check", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoTestDaemon) d = disco_test_daemon_spawn (args, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *profile = g_dir_make_tmp ("disco-chromium-XXXXXX", NULL);
+  g_autofree char *profile_flag = g_strdup_printf ("--user-data-dir=%s", profile);
+  g_autofree char *url = g_strdup_printf ("http://%s/", d->http);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, chromium);
+  for (gsize i = 0; i < G_N_ELEMENTS (chromium_flags); i++)
+    g_ptr_array_add (argv, (char *) chromium_flags[i]);
+  g_ptr_array_add (argv, profile_flag);
+  g_ptr_array_add (argv, "--virtual-time-budget=5000");
+  g_ptr_array_add (argv, "--dump-dom");
+  g_ptr_array_add (argv, url);
+  g_ptr_array_add (argv, NULL);
+
+  g_autofree char *dom = NULL, *err = NULL;
+  int rc = disco_test_run ((const char *const *) argv->pdata, 90000, &dom, &err);
+  g_test_message ("chromium rc=%d stderr: %s", rc, err);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_nonnull (dom);
+
+  /* The script ran, fetched /api/status and filled the page. */
+  g_assert_nonnull (strstr (dom, "data-loaded=\"true\""));
+  g_autofree char *name = text_of (dom, "identity-name");
+  g_assert_cmpstr (name, ==, "browser-check");
+  g_autofree char *http = text_of (dom, "listen-http");
+  g_assert_cmpstr (http, ==, d->http);
+  g_autofree char *sip = text_of (dom, "listen-sip");
+  g_assert_cmpstr (sip, ==, d->sip);
+  g_autofree char *version = text_of (dom, "software-version");
+  g_assert_cmpstr (version, ==, "disco-focus 0.1.0");
+  g_autofree char *uptime = text_of (dom, "uptime");
+  g_assert_nonnull (uptime);
+  g_assert_true (g_str_has_suffix (uptime, "s"));
+  g_assert_null (strstr (dom, "status unavailable"));
+
+  g_assert_cmpint (disco_test_daemon_stop (d, SIGTERM, 5000), ==, 0);
+  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", profile);
+  g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/web/browser/status-page-renders", test_status_page_renders);
+  return g_test_run ();
+}

@@ -1,0 +1,115 @@
+// Renders /api/status (schema disco.status/1, see docs/status-api.md).
+// Only textContent is used for data, so nothing from the network becomes markup.
+'use strict';
+
+function $(id) { return document.getElementById(id); }
+
+function setText(id, value) {
+  const el = $(id);
+  if (el) el.textContent = (value === null || value === undefined || value === '') ? '—' : String(value);
+}
+
+function formatDuration(s) {
+  s = Math.floor(s);
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
+  const parts = [];
+  if (d) parts.push(d + 'd');
+  if (d || h) parts.push(h + 'h');
+  if (d || h || m) parts.push(m + 'm');
+  parts.push((s % 60) + 's');
+  return parts.join(' ');
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function renderValue(v) {
+  if (Array.isArray(v)) return v.length ? v.map(x => typeof x === 'object' ? JSON.stringify(x) : String(x)).join(', ') : '—';
+  if (v !== null && typeof v === 'object') return JSON.stringify(v);
+  return (v === null || v === undefined) ? '—' : String(v);
+}
+
+function renderKV(container, obj) {
+  container.replaceChildren();
+  const table = el('table');
+  for (const [k, v] of Object.entries(obj || {})) {
+    const tr = el('tr');
+    tr.append(el('th', k), el('td', renderValue(v)));
+    table.append(tr);
+  }
+  container.append(table);
+}
+
+function renderConferences(container, confs) {
+  container.replaceChildren();
+  if (!confs || confs.length === 0) {
+    container.append(el('p', 'No conferences yet.', 'muted'));
+    return;
+  }
+  for (const c of confs) {
+    const box = el('div', undefined, 'conference');
+    box.append(el('h3', c.uri));
+    const parts = c.participants || [];
+    box.append(el('p', parts.length + ' participant(s) here' +
+      (c.foci ? ', ' + c.foci.length + ' focus peer(s)' : ''), 'muted'));
+    if (parts.length) {
+      const table = el('table');
+      const head = el('tr');
+      for (const h of ['Participant', 'Codec', 'Duration', 'Loss', 'Talking', 'Focus']) head.append(el('th', h));
+      table.append(head);
+      for (const p of parts) {
+        const tr = el('tr');
+        tr.append(el('td', p.uri), el('td', p.codec), el('td', formatDuration(p.duration_seconds || 0)),
+          el('td', p.loss_percent !== undefined ? p.loss_percent.toFixed(1) + ' %' : '—'),
+          el('td', p.talking ? 'yes' : 'no'), el('td', p.focus || 'here'));
+        table.append(tr);
+      }
+      box.append(table);
+    }
+    if (c.subscriptions && c.subscriptions.length) {
+      box.append(el('p', 'Subscribers: ' + c.subscriptions.map(s => s.subscriber).join(', '), 'muted'));
+    }
+    container.append(box);
+  }
+}
+
+function render(s) {
+  setText('focus-name', s.identity.name);
+  setText('identity-name', s.identity.name);
+  setText('identity-node-id', s.identity.node_id);
+  setText('software-version', s.software.name + ' ' + s.software.version);
+  setText('uptime', formatDuration(s.uptime_seconds));
+  setText('started-at', s.started_at);
+  setText('listen-sip', s.listen.sip);
+  setText('listen-http', s.listen.http);
+  setText('listen-overlay', s.listen.overlay);
+  setText('load-participants', s.load.participants);
+  setText('load-capacity', s.load.capacity);
+  setText('load-ratio', (100 * s.load.ratio).toFixed(1) + ' %');
+  $('load-meter').value = s.load.ratio;
+  renderKV($('overlay-body'), s.overlay);
+  renderConferences($('conferences-body'), s.conferences);
+  const st = $('conn-state');
+  st.textContent = 'updated ' + new Date().toLocaleTimeString();
+  st.className = 'muted';
+  document.body.dataset.loaded = 'true';
+}
+
+async function refresh() {
+  try {
+    const r = await fetch('/api/status', { cache: 'no-store' });
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    render(await r.json());
+  } catch (e) {
+    const st = $('conn-state');
+    st.textContent = 'status unavailable: ' + e.message;
+    st.className = 'error';
+  }
+}
+
+refresh();
+setInterval(refresh, 2000);
