@@ -123,6 +123,21 @@ test_flag_override (void)
   g_assert_cmpuint (g_inet_socket_address_get_port (c->http_listen), ==, 9);
 }
 
+/* The example shipped in docs/ must stay loadable. */
+static void
+test_example_file (void)
+{
+  g_autofree char *path =
+      g_build_filename (g_getenv ("DISCO_SOURCE_DIR"), "docs", "disco-focus.conf.example", NULL);
+  g_autoptr (DiscoFocusConfig) c = disco_focus_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (disco_focus_config_load_file (c, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->name, ==, "focus-1");
+  g_assert_cmpstr (c->source, ==, path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -132,5 +147,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/load-good", test_load_good);
   g_test_add_func ("/config/load-bad", test_load_bad);
   g_test_add_func ("/config/flag-override", test_flag_override);
+  g_test_add_func ("/config/example-file", test_example_file);
   return g_test_run ();
 }
