@@ -3,6 +3,7 @@
 
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <errno.h>
 #include <locale.h>
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_log.h>
@@ -121,6 +122,14 @@ main (int argc, char **argv)
         g_printerr ("disco-focus: %s\n", error->message);
         return EXIT_USAGE;
       }
+
+  /* Certificates and state live here; keep them private to this user. */
+  if (g_mkdir_with_parents (config->data_dir, 0700) != 0)
+    {
+      g_printerr ("disco-focus: cannot create data directory %s: %s\n", config->data_dir,
+                  g_strerror (errno));
+      return 1;
+    }
 
   /* su_glib's debug output goes to stderr unless silenced. */
   if (!g_getenv ("SU_DEBUG"))

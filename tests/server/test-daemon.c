@@ -222,6 +222,29 @@ test_port_in_use (void)
   g_assert_cmpuint (disco_test_http (d->http, "GET", "/healthz", NULL, NULL), ==, 200);
 }
 
+/* The data directory is created private to the user, or the daemon refuses to start. */
+static void
+test_data_dir (void)
+{
+  g_autofree char *base = g_dir_make_tmp ("disco-datadir-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (base, "a", "b", NULL);
+  const char *args[] = { "--data-dir", dir, NULL };
+  g_autoptr (DiscoTestDaemon) d = spawn_or_fail (args);
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (disco_test_daemon_stop (d, SIGTERM, 5000), ==, 0);
+
+  const char *argv[] = { disco_test_program ("DISCO_FOCUS_BIN"), "--sip-listen=127.0.0.1:0",
+                         "--http-listen=127.0.0.1:0", "--overlay-listen=127.0.0.1:0",
+                         "--data-dir", "/proc/no/such/place", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (disco_test_run (argv, 10000, NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "cannot create data directory /proc/no/such/place"));
+}
+
 /* Garbage on the HTTP and SIP ports must not take the daemon down. */
 static void
 test_garbage_input (void)
@@ -311,6 +334,7 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon/version", test_version);
   g_test_add_func ("/daemon/port-in-use", test_port_in_use);
   g_test_add_func ("/daemon/garbage-input", test_garbage_input);
+  g_test_add_func ("/daemon/data-dir", test_data_dir);
   g_test_add_func ("/daemon/no-arguments", test_no_arguments);
   return g_test_run ();
 }
