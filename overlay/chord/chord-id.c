@@ -103,28 +103,3 @@ disco_chord_id_from_resource (const DiscoReloadResourceId *rid, DiscoReloadNodeI
   memcpy (out->id, rid->id, DISCO_RELOAD_NODE_ID_LENGTH);
   return TRUE;
 }
-
-char *
-disco_chord_id_to_hex (const DiscoReloadNodeId *id)
-{
-  char *hex = g_malloc (2 * DISCO_RELOAD_NODE_ID_LENGTH + 1);
-  for (int i = 0; i < DISCO_RELOAD_NODE_ID_LENGTH; i++)
-    g_snprintf (hex + 2 * i, 3, "%02x", id->id[i]);
-  return hex;
-}
-
-gboolean
-disco_chord_id_from_hex (const char *hex, DiscoReloadNodeId *out)
-{
-  if (hex == NULL || strlen (hex) != 2 * DISCO_RELOAD_NODE_ID_LENGTH)
-    return FALSE;
-  for (int i = 0; i < DISCO_RELOAD_NODE_ID_LENGTH; i++)
-    {
-      int hi = g_ascii_xdigit_value (hex[2 * i]);
-      int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
-      if (hi < 0 || lo < 0)
-        return FALSE;
-      out->id[i] = (guint8) (hi << 4 | lo);
-    }
-  return TRUE;
-}

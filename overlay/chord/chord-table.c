@@ -332,7 +332,7 @@ id_array (const DiscoReloadNodeId *ids, guint n)
   json_object *a = json_object_new_array ();
   for (guint i = 0; i < n; i++)
     {
-      g_autofree char *hex = disco_chord_id_to_hex (&ids[i]);
+      g_autofree char *hex = disco_reload_node_id_to_hex (&ids[i]);
       json_object_array_add (a, json_object_new_string (hex));
     }
   return a;
@@ -344,7 +344,7 @@ disco_chord_table_to_json (DiscoChordTable *t)
   json_object *o = json_object_new_object ();
   const DiscoReloadNodeId *succ;
   guint n_succ = disco_chord_table_get_successors (t, &succ);
-  g_autofree char *self = disco_chord_id_to_hex (&t->self);
+  g_autofree char *self = disco_reload_node_id_to_hex (&t->self);
   DiscoReloadChordUpdate u = { 0 };
 
   disco_chord_table_fill_update (t, 0, &u);

@@ -19,6 +19,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "reload-cert.h" /* disco_reload_node_id_to_hex() and friends */
 #include "reload-wire.h"
 
 G_BEGIN_DECLS
@@ -48,9 +49,6 @@ void disco_chord_id_add_pow2 (const DiscoReloadNodeId *id, guint exponent, Disco
 /* The Node-ID form of a 16-byte Resource-ID; FALSE if it is not 16 bytes. */
 gboolean disco_chord_id_from_resource (const DiscoReloadResourceId *rid, DiscoReloadNodeId *out);
 
-/* Lowercase hex; caller frees. */
-char *disco_chord_id_to_hex (const DiscoReloadNodeId *id);
-gboolean disco_chord_id_from_hex (const char *hex, DiscoReloadNodeId *out);
 
 /* ---- routing table -------------------------------------------------------- */
 

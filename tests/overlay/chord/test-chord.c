@@ -9,7 +9,7 @@ static DiscoReloadNodeId
 id_hex (const char *hex)
 {
   DiscoReloadNodeId id;
-  g_assert_true (disco_chord_id_from_hex (hex, &id));
+  g_assert_true (disco_reload_node_id_from_hex (hex, &id));
   return id;
 }
 
@@ -38,20 +38,20 @@ test_id_arithmetic (void)
   g_assert_true (disco_chord_id_in_range (&top, &a, &a)); /* whole ring */
 
   disco_chord_id_distance (&top, &a, &out);
-  g_autofree char *d = disco_chord_id_to_hex (&out);
+  g_autofree char *d = disco_reload_node_id_to_hex (&out);
   g_assert_cmpstr (d, ==, "00000000000000000000000000000020");
 
   /* 2^64 carries from the low into the high word. */
   DiscoReloadNodeId lo_full = id_hex ("0000000000000000ffffffffffffffff");
   disco_chord_id_add_pow2 (&lo_full, 0, &out);
-  g_autofree char *c = disco_chord_id_to_hex (&out);
+  g_autofree char *c = disco_reload_node_id_to_hex (&out);
   g_assert_cmpstr (c, ==, "00000000000000010000000000000000");
   disco_chord_id_add_pow2 (&top, 127, &out);
-  g_autofree char *w = disco_chord_id_to_hex (&out);
+  g_autofree char *w = disco_reload_node_id_to_hex (&out);
   g_assert_cmpstr (w, ==, "7ffffffffffffffffffffffffffffff0");
 
-  g_assert_false (disco_chord_id_from_hex ("abc", &out));
-  g_assert_false (disco_chord_id_from_hex ("zz000000000000000000000000000000", &out));
+  g_assert_false (disco_reload_node_id_from_hex ("abc", &out));
+  g_assert_false (disco_reload_node_id_from_hex ("zz000000000000000000000000000000", &out));
 }
 
 static gint
