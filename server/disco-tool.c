@@ -15,6 +15,13 @@ static int cmd_help (int argc, char **argv);
 static const DiscoToolCommand commands[] = {
   { "version", "Print the version", cmd_version },
   { "status", "Show a running daemon's status page as text", disco_tool_cmd_status },
+  { "peer", "Run a RELOAD peer", disco_tool_cmd_peer },
+  { "store", "Store a value in the overlay through a peer", disco_tool_cmd_store },
+  { "fetch", "Fetch values from the overlay through a peer", disco_tool_cmd_fetch },
+  { "stat", "Fetch value metadata through a peer", disco_tool_cmd_stat },
+  { "ping", "Ping a RELOAD node through a peer", disco_tool_cmd_ping },
+  { "enroll-server", "Run a RELOAD enrollment server (CA over HTTPS)", disco_tool_cmd_enroll_server },
+  { "enroll", "Get a RELOAD certificate from an enrollment server", disco_tool_cmd_enroll },
   { "help", "List the commands", cmd_help },
 };
 

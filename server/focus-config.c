@@ -31,6 +31,7 @@ static const KeySpec key_specs[] = {
   { "focus", "name", KEY_STRING, 0, 0 },
   { "focus", "data-dir", KEY_PATH, 0, 0 },
   { "focus", "conferences", KEY_STRING_LIST, 0, 0 },
+  { "focus", "peers", KEY_STRING_LIST, 0, 0 },
   { "sip", "listen", KEY_ADDRESS, 0, 0 },
   { "http", "listen", KEY_ADDRESS, 0, 0 },
   { "overlay", "listen", KEY_ADDRESS, 0, 0 },
@@ -150,6 +151,7 @@ disco_focus_config_free (DiscoFocusConfig *c)
   g_strfreev (c->bootstrap);
   g_free (c->rtp_address);
   g_strfreev (c->conferences);
+  g_strfreev (c->peers);
   g_free (c);
 }
 
@@ -190,6 +192,8 @@ list_slot (DiscoFocusConfig *c, const char *key)
 {
   if (g_str_equal (key, "conferences"))
     return &c->conferences;
+  if (g_str_equal (key, "peers"))
+    return &c->peers;
   return &c->bootstrap;
 }
 

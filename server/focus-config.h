@@ -46,6 +46,7 @@ typedef struct
 
   /* [focus] */
   char **conferences;    /* statically served conference URIs */
+  char **peers;          /* other foci of these conferences, "sip:ADDR:PORT" (may be NULL) */
 } DiscoFocusConfig;
 
 DiscoFocusConfig *disco_focus_config_new_default (void);

@@ -145,14 +145,15 @@ main (int argc, char **argv)
       return 1;
     }
 
+  /* Handlers go in before the ready line: whoever reads it may signal at once. */
+  MainState st = { g_main_loop_new (NULL, FALSE), 0 };
+  guint sigint = g_unix_signal_add (SIGINT, on_signal, &st);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &st);
+
   g_autofree char *ready = disco_focus_ready_line (focus);
   printf ("%s\n", ready);
   fflush (stdout);
   g_message ("%s", ready);
-
-  MainState st = { g_main_loop_new (NULL, FALSE), 0 };
-  guint sigint = g_unix_signal_add (SIGINT, on_signal, &st);
-  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &st);
   g_main_loop_run (st.loop);
 
   if (!disco_focus_shutdown (focus))

@@ -4,6 +4,7 @@
 #include <sofia-sip/su_wait.h>
 
 #include "focus.h"
+#include "reload-node.h"
 #include "sip-agent.h"
 
 struct _DiscoFocus
@@ -12,8 +13,8 @@ struct _DiscoFocus
   su_root_t *root;
   DiscoSipAgent *sip;
   DiscoWebServer *web;
-  GSocket *overlay_socket;
-  GInetSocketAddress *overlay_bound;
+  DiscoReloadNode *overlay_node;     /* the RELOAD peer (overlay/node) */
+  GInetSocketAddress *overlay_bound; /* its listening address (own reference) */
   gint64 started_monotonic;
   GDateTime *started_at;
 };

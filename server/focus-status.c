@@ -22,6 +22,45 @@ uptime_seconds (DiscoFocus *self)
   return (g_get_monotonic_time () - self->started_monotonic) / (double) G_TIME_SPAN_SECOND;
 }
 
+static void
+overlay_identity (DiscoFocus *self, json_object *identity)
+{
+  DiscoReloadNode *node = self->overlay_node;
+  g_autofree char *hex =
+      node ? disco_reload_node_id_to_hex (disco_reload_node_get_node_id (node)) : NULL;
+  const char *user =
+      node ? disco_reload_identity_get_user_name (disco_reload_node_get_identity (node)) : NULL;
+  json_object_object_add (identity, "node_id", hex ? json_object_new_string (hex) : NULL);
+  json_object_object_add (identity, "user", user ? json_object_new_string (user) : NULL);
+}
+
+/* The RELOAD peer: who it is, its links and what it stores. */
+static void
+overlay_status (DiscoFocus *self, json_object *overlay)
+{
+  DiscoReloadNode *node = self->overlay_node;
+  if (node == NULL)
+    {
+      json_object_object_add (overlay, "state", json_object_new_string ("down"));
+      return;
+    }
+  DiscoReloadNodeStats st;
+  disco_reload_node_get_stats (node, &st);
+  json_object *storage = json_object_new_object ();
+  json_object_object_add (overlay, "state", json_object_new_string ("listening"));
+  overlay_identity (self, overlay);
+  json_object_object_add (overlay, "instance",
+                          json_object_new_string (disco_reload_node_get_config (node)->instance_name));
+  json_object_object_add (overlay, "links", json_object_new_int ((int) st.links));
+  json_object_object_add (overlay, "peers", json_object_new_int ((int) st.peers));
+  json_object_object_add (overlay, "requests_in", json_object_new_int64 ((gint64) st.requests_in));
+  json_object_object_add (overlay, "forwarded", json_object_new_int64 ((gint64) st.forwarded));
+  json_object_object_add (overlay, "dropped", json_object_new_int64 ((gint64) st.dropped));
+  json_object_object_add (storage, "resources", json_object_new_int ((int) st.resources));
+  json_object_object_add (storage, "values", json_object_new_int ((int) st.values));
+  json_object_object_add (overlay, "storage", storage);
+}
+
 json_object *
 disco_focus_status (DiscoFocus *self)
 {
@@ -41,8 +80,7 @@ disco_focus_status (DiscoFocus *self)
   json_object_object_add (root, "software", software);
 
   json_object_object_add (identity, "name", json_object_new_string (self->config->name));
-  json_object_object_add (identity, "node_id", NULL);
-  json_object_object_add (identity, "user", NULL);
+  overlay_identity (self, identity);
   json_object_object_add (identity, "pid", json_object_new_int ((int) getpid ()));
   json_object_object_add (root, "identity", identity);
 
@@ -55,22 +93,30 @@ disco_focus_status (DiscoFocus *self)
   json_object_object_add (listen, "overlay", address_json (self->overlay_bound));
   json_object_object_add (root, "listen", listen);
 
-  json_object_object_add (overlay, "state", json_object_new_string ("listening"));
+  overlay_status (self, overlay);
   json_object_object_add (root, "overlay", overlay);
 
   for (char **c = self->config->conferences; c && *c; c++)
     {
       json_object *conf = json_object_new_object ();
       json_object_object_add (conf, "uri", json_object_new_string (*c));
-      json_object_object_add (conf, "participants", json_object_new_array ());
-      json_object_object_add (conf, "subscriptions", json_object_new_array ());
+      if (!self->sip || !disco_sip_agent_conference_status (self->sip, *c, conf))
+        {
+          json_object_object_add (conf, "participants", json_object_new_array ());
+          json_object_object_add (conf, "subscriptions", json_object_new_array ());
+        }
       json_object_array_add (conferences, conf);
     }
   json_object_object_add (root, "conferences", conferences);
 
-  json_object_object_add (load, "participants", json_object_new_int (0));
+  guint participants = self->sip ? disco_sip_agent_participant_count (self->sip) : 0;
+  json_object_object_add (load, "participants", json_object_new_int ((int) participants));
   json_object_object_add (load, "capacity", json_object_new_int ((int) self->config->max_participants));
-  json_object_object_add (load, "ratio", json_object_new_double (0.0));
+  json_object_object_add (load, "ratio",
+                          json_object_new_double (self->config->max_participants
+                                                      ? (double) participants /
+                                                            self->config->max_participants
+                                                      : 0.0));
   json_object_object_add (root, "load", load);
   return root;
 }
@@ -88,7 +134,11 @@ disco_focus_metrics (DiscoFocus *self, DiscoWebMetrics *m)
                          "Conferences this focus serves.", NULL,
                          self->config->conferences ? g_strv_length (self->config->conferences) : 0);
   disco_web_metrics_add (m, "disco_participants", DISCO_WEB_METRIC_GAUGE,
-                         "Participants connected to this focus.", NULL, 0);
+                         "Participants connected to this focus.", NULL,
+                         self->sip ? disco_sip_agent_participant_count (self->sip) : 0);
+  disco_web_metrics_add (m, "disco_conference_subscriptions", DISCO_WEB_METRIC_GAUGE,
+                         "Active conference event package subscriptions.", NULL,
+                         self->sip ? disco_sip_agent_subscription_count (self->sip) : 0);
   disco_web_metrics_add (m, "disco_capacity_participants", DISCO_WEB_METRIC_GAUGE,
                          "Participants this focus admits before it redirects or rejects.", NULL,
                          self->config->max_participants);

@@ -5,6 +5,8 @@
 
 #include <sofia-sip/su_glib.h>
 
+#include "reload-node-profile.h"
+
 static json_object *
 status_cb (gpointer user_data)
 {
@@ -17,25 +19,54 @@ metrics_cb (DiscoWebMetrics *metrics, gpointer user_data)
   disco_focus_metrics (user_data, metrics);
 }
 
-/* The overlay listener: a bound, listening TCP socket.  The RELOAD link
- * layer accepts on it. */
+static void
+overlay_bootstrapped (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *peer = user_data;
+  /* The node may be gone (shutdown): it completes pending connects first. */
+  if (!disco_reload_node_connect_finish (NULL, res, NULL, &error))
+    g_message ("overlay bootstrap %s: %s", peer, error->message);
+  else
+    g_message ("overlay: linked to bootstrap peer %s", peer);
+}
+
+/* The overlay peer: identity and overlay document from the data dir (a
+ * self-signed identity is made there when the overlay permits it), TLS
+ * links accepted on overlay_listen, links to the configured bootstrap peers. */
 static gboolean
 bind_overlay (DiscoFocus *self, GError **error)
 {
-  GInetSocketAddress *addr = self->config->overlay_listen;
-  GSocketFamily family = g_inet_address_get_family (g_inet_socket_address_get_address (addr));
+  g_autoptr (DiscoReloadConfig) overlay = NULL;
+  g_autoptr (DiscoReloadIdentity) identity = NULL;
 
-  self->overlay_socket =
-      g_socket_new (family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-  if (self->overlay_socket == NULL)
+  if (!disco_reload_node_profile_load (self->config->data_dir, self->config->overlay_config, NULL,
+                                       &overlay, &identity, error))
     return FALSE;
-  if (!g_socket_bind (self->overlay_socket, G_SOCKET_ADDRESS (addr), TRUE, error) ||
-      !g_socket_listen (self->overlay_socket, error))
+  DiscoReloadNodeSettings settings = { .identity = identity, .config = overlay };
+  self->overlay_node = disco_reload_node_new (&settings, error);
+  if (self->overlay_node == NULL ||
+      !disco_reload_node_listen (self->overlay_node, self->config->overlay_listen,
+                                 DISCO_RELOAD_LINK_TLS, error))
     return FALSE;
-  GSocketAddress *local = g_socket_get_local_address (self->overlay_socket, error);
-  if (local == NULL)
-    return FALSE;
-  self->overlay_bound = G_INET_SOCKET_ADDRESS (local);
+  self->overlay_bound = g_object_ref (disco_reload_node_get_listen_address (self->overlay_node));
+  for (char **b = self->config->bootstrap; b && *b; b++)
+    {
+      g_autoptr (GSocketConnectable) target = g_network_address_parse (*b, 6084, NULL);
+      GInetAddress *ip = target ? g_inet_address_new_from_string (g_network_address_get_hostname (
+                                      G_NETWORK_ADDRESS (target)))
+                                : NULL;
+      if (ip == NULL)
+        {
+          g_message ("overlay bootstrap %s: not a numeric ADDR:PORT, skipped", *b);
+          continue;
+        }
+      g_autoptr (GSocketAddress) addr =
+          g_inet_socket_address_new (ip, g_network_address_get_port (G_NETWORK_ADDRESS (target)));
+      g_object_unref (ip);
+      disco_reload_node_connect_async (self->overlay_node, addr, DISCO_RELOAD_LINK_TLS, NULL, NULL,
+                                       overlay_bootstrapped, g_strdup (*b));
+    }
   return TRUE;
 }
 
@@ -64,7 +95,7 @@ disco_focus_new (DiscoFocusConfig *config, GError **error)
     }
   g_source_attach (su_glib_root_gsource (self->root), NULL);
 
-  self->sip = disco_sip_agent_new (self->root, config->sip_listen, error);
+  self->sip = disco_sip_agent_new (self->root, config, error);
   if (self->sip == NULL)
     return NULL;
 
@@ -72,6 +103,13 @@ disco_focus_new (DiscoFocusConfig *config, GError **error)
     {
       prefix_error (error, "the overlay", config->overlay_listen);
       return NULL;
+    }
+  /* The SIP side names this peer by Node-ID in its conference state. */
+  if (self->overlay_node)
+    {
+      g_autofree char *node_hex =
+          disco_reload_node_id_to_hex (disco_reload_node_get_node_id (self->overlay_node));
+      disco_sip_agent_set_node_id (self->sip, node_hex);
     }
 
   self->web = disco_web_server_new (status_cb, metrics_cb, self);
@@ -103,8 +141,14 @@ disco_focus_shutdown (DiscoFocus *self)
   if (self->sip)
     ok = disco_sip_agent_shutdown (self->sip, 3000);
   g_clear_pointer (&self->web, disco_web_server_free);
-  if (self->overlay_socket)
-    g_socket_close (self->overlay_socket, NULL);
+  if (self->overlay_node)
+    {
+      g_clear_pointer (&self->overlay_node, disco_reload_node_free);
+      /* Bootstrap connects still pending complete (with an error) from idle
+       * callbacks; let them run so nothing is left behind. */
+      for (int i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+        ;
+    }
   return ok;
 }
 
@@ -119,7 +163,7 @@ disco_focus_free (DiscoFocus *self)
       g_clear_pointer (&self->sip, disco_sip_agent_free);
     }
   g_clear_pointer (&self->web, disco_web_server_free);
-  g_clear_object (&self->overlay_socket);
+  g_clear_pointer (&self->overlay_node, disco_reload_node_free);
   g_clear_object (&self->overlay_bound);
   if (self->root)
     su_root_destroy (self->root);

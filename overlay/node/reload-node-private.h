@@ -1,0 +1,89 @@
+/* reload-node-private.h: DiscoReloadNode internals shared by its files. */
+#pragma once
+
+#include "reload-node.h"
+#include "reload-storage.h"
+
+/* Bounds a reassembled message (fragments may each be up to
+ * max-message-size; the whole is bounded separately). */
+#define DISCO_RELOAD_NODE_MAX_REASSEMBLED (1024 * 1024)
+/* RFC 6940 §6.2.1: answers to retransmissions must stay the same for the
+ * maximum request lifetime. */
+#define DISCO_RELOAD_NODE_ANSWER_CACHE_US (15 * G_USEC_PER_SEC)
+#define DISCO_RELOAD_NODE_ANSWER_CACHE_MAX 4096
+#define DISCO_RELOAD_NODE_MAX_SENDS 5
+
+typedef struct
+{
+  DiscoReloadRequestHandler func;
+  gpointer user_data;
+} NodeHandler;
+
+typedef struct
+{
+  GBytes *answer; /* encoded, signed answer */
+  gint64 expires_us;
+} CachedAnswer;
+
+struct _DiscoReloadNode
+{
+  DiscoReloadIdentity *identity;
+  DiscoReloadConfig *config;
+  DiscoReloadLinkContext *link_ctx;
+  DiscoReloadListener *listener;
+  DiscoReloadReassembler *reassembler;
+  gboolean client;
+  gint64 started_us;
+
+  GPtrArray *links;           /* DiscoReloadLink*, owned, in open order */
+  DiscoReloadLink *admitting; /* borrowed from links: where requests go by default */
+  GHashTable *pending;        /* guint64* txid -> Pending* (client requests) */
+  GHashTable *answers;        /* guint64* txid -> CachedAnswer* */
+  GHashTable *handlers;       /* code -> NodeHandler* */
+  guint housekeeping;
+  DiscoReloadNodeStats stats;
+  GPtrArray *connecting;       /* GTask* of connect_async still waiting */
+  GPtrArray *draining;         /* DiscoReloadLink* flushing a last answer before closing */
+  DiscoReloadStorage *storage; /* NULL for clients */
+};
+
+/* reload-node.c */
+gboolean disco_reload_node_send_message(DiscoReloadNode *node, DiscoReloadMessage *msg,
+                                        DiscoReloadLink *fallback, GError **error);
+DiscoReloadMessage *disco_reload_node_new_answer(DiscoReloadNode *node,
+                                                 const DiscoReloadForwardingHeader *request,
+                                                 DiscoReloadLink *link, guint16 code);
+void disco_reload_node_send_error(DiscoReloadNode *node, const DiscoReloadForwardingHeader *request,
+                                  DiscoReloadLink *link, guint16 error_code, const char *text);
+DiscoReloadLink *disco_reload_node_find_link(DiscoReloadNode *node, const DiscoReloadNodeId *id);
+void disco_reload_node_adopt_link(DiscoReloadNode *node, DiscoReloadLink *link);
+const DiscoReloadLinkCallbacks *disco_reload_node_link_callbacks(void);
+DiscoReloadLinkContext *disco_reload_node_get_link_context(DiscoReloadNode *node);
+
+/* reload-node-client.c */
+void disco_reload_node_client_init(DiscoReloadNode *node);
+void disco_reload_node_client_dispose(DiscoReloadNode *node);
+/* Completes the pending request @msg answers; FALSE when none matched. */
+gboolean disco_reload_node_client_answer(DiscoReloadNode *node, DiscoReloadMessage *msg,
+                                         const DiscoReloadSigner *signer);
+void disco_reload_node_client_link_up(DiscoReloadNode *node, DiscoReloadLink *link);
+void disco_reload_node_client_link_down(DiscoReloadNode *node, DiscoReloadLink *link,
+                                        const GError *error);
+
+/* reload-node-handlers.c */
+void disco_reload_node_handlers_init(DiscoReloadNode *node);
+void disco_reload_node_handlers_dispose(DiscoReloadNode *node);
+/* Fills the storage counts of @stats. */
+void disco_reload_node_handlers_stats(DiscoReloadNode *node, DiscoReloadNodeStats *stats);
+/* Runs the handler for @req; returns the answer or NULL with @error. */
+DiscoReloadMessage *disco_reload_node_handle_request(DiscoReloadNode *node,
+                                                     const DiscoReloadMessage *req,
+                                                     const DiscoReloadSigner *signer,
+                                                     DiscoReloadLink *link, GError **error);
+
+/* reload-node-storage.c */
+DiscoReloadMessage *disco_reload_node_handle_storage(DiscoReloadNode *node,
+                                                     const DiscoReloadMessage *req,
+                                                     const DiscoReloadSigner *signer,
+                                                     DiscoReloadLink *link, GError **error);
+void disco_reload_node_storage_stats(DiscoReloadNode *node, DiscoReloadNodeStats *stats);

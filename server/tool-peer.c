@@ -1,0 +1,177 @@
+/* tool-peer.c: `disco peer`: run a RELOAD peer (admitting peer for clients)
+ * until SIGINT/SIGTERM. */
+#define G_LOG_DOMAIN "disco-tool"
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <unistd.h>
+
+#include "disco-tool.h"
+#include "reload-node-profile.h"
+#include "reload-node.h"
+
+typedef struct
+{
+  DiscoReloadNode *node;
+  GSocketAddress *address;
+  char *text;
+  DiscoReloadLinkMode mode;
+  guint retry;
+} Bootstrap;
+
+static void bootstrap_try(Bootstrap *b);
+
+static gboolean
+bootstrap_retry(gpointer user_data)
+{
+  Bootstrap *b = user_data;
+  b->retry = 0;
+  bootstrap_try(b);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_bootstrapped(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  Bootstrap *b = user_data;
+  g_autoptr(GError) error = NULL;
+  DiscoReloadNodeId peer;
+  if (!disco_reload_node_connect_finish(b->node, res, &peer, &error))
+    {
+      if (g_error_matches(error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_NODE_ERROR_CLOSED))
+        return;
+      g_message("bootstrap %s: %s; retrying", b->text, error->message);
+      b->retry = g_timeout_add_seconds(2, bootstrap_retry, b);
+      return;
+    }
+  g_autofree char *hex = disco_reload_node_id_to_hex(&peer);
+  g_message("linked to %s (node-id %s)", b->text, hex);
+}
+
+static void
+bootstrap_try(Bootstrap *b)
+{
+  disco_reload_node_connect_async(b->node, b->address, b->mode, NULL, NULL, on_bootstrapped, b);
+}
+
+static void
+bootstrap_free(Bootstrap *b)
+{
+  if (b->retry)
+    g_source_remove(b->retry);
+  g_clear_object(&b->address);
+  g_free(b->text);
+  g_free(b);
+}
+
+static gboolean
+on_signal(gpointer user_data)
+{
+  g_main_loop_quit(user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+disco_tool_cmd_peer(int argc, char **argv)
+{
+  g_autofree char *listen = NULL; /* GOption overwrites without freeing: no default here */
+  g_autofree char *data_dir = NULL;
+  g_autofree char *config_path = NULL;
+  g_autofree char *user = NULL;
+  g_autofree char *keylog = NULL;
+  g_auto(GStrv) bootstrap = NULL;
+  gboolean plaintext = FALSE;
+  GOptionEntry entries[] = {
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Overlay address (port 0: any)",
+      "ADDR:PORT" },
+    { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "Identity and overlay.xml", "DIR" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Overlay configuration document",
+      "FILE" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "User name for a new self-signed identity",
+      "NAME" },
+    { "bootstrap", 'b', 0, G_OPTION_ARG_STRING_ARRAY, &bootstrap, "Link to this peer at start",
+      "ADDR:PORT" },
+    { "keylog", 0, 0, G_OPTION_ARG_FILENAME, &keylog, "Append TLS secrets (NSS key log)", "FILE" },
+    { "plaintext-test-links", 0, 0, G_OPTION_ARG_NONE, &plaintext,
+      "TEST ONLY: links without TLS, so tshark can read them", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("- run a RELOAD peer");
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  if (!g_option_context_parse(ctx, &argc, &argv, &error))
+    {
+      g_printerr("disco peer: %s\n", error->message);
+      return DISCO_TOOL_EXIT_USAGE;
+    }
+  g_autoptr(GInetSocketAddress) addr
+      = disco_tool_parse_address(listen ? listen : "127.0.0.1:6084", &error);
+  if (addr == NULL)
+    {
+      g_printerr("disco peer: --listen: %s\n", error->message);
+      return DISCO_TOOL_EXIT_USAGE;
+    }
+
+  g_autoptr(DiscoReloadConfig) config = NULL;
+  g_autoptr(DiscoReloadIdentity) identity = NULL;
+  if (!disco_reload_node_profile_load(data_dir, config_path, user, &config, &identity, &error))
+    {
+      g_printerr("disco peer: %s\n", error->message);
+      return 1;
+    }
+  DiscoReloadLinkMode mode = plaintext ? DISCO_RELOAD_LINK_PLAINTEXT : DISCO_RELOAD_LINK_TLS;
+  DiscoReloadNodeSettings s = {
+    .identity = identity,
+    .config = config,
+    .allow_plaintext = plaintext,
+    .keylog_path = keylog,
+  };
+  g_autoptr(DiscoReloadNode) node = disco_reload_node_new(&s, &error);
+  if (node == NULL || !disco_reload_node_listen(node, addr, mode, &error))
+    {
+      g_printerr("disco peer: %s\n", error->message);
+      return 1;
+    }
+
+  g_autoptr(GPtrArray) boots = g_ptr_array_new_with_free_func((GDestroyNotify)bootstrap_free);
+  for (char **b = bootstrap; b && *b; b++)
+    {
+      g_autoptr(GInetSocketAddress) baddr = disco_tool_parse_address(*b, &error);
+      if (baddr == NULL)
+        {
+          g_printerr("disco peer: --bootstrap: %s\n", error->message);
+          return DISCO_TOOL_EXIT_USAGE;
+        }
+      Bootstrap *bs = g_new0(Bootstrap, 1);
+      bs->node = node;
+      bs->address = G_SOCKET_ADDRESS(g_steal_pointer(&baddr));
+      bs->text = g_strdup(*b);
+      bs->mode = mode;
+      g_ptr_array_add(boots, bs);
+      bootstrap_try(bs);
+    }
+
+  g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+  guint sigint = g_unix_signal_add(SIGINT, on_signal, loop);
+  guint sigterm = g_unix_signal_add(SIGTERM, on_signal, loop);
+
+  GInetSocketAddress *bound = disco_reload_node_get_listen_address(node);
+  g_autofree char *ip = g_inet_address_to_string(g_inet_socket_address_get_address(bound));
+  g_autofree char *hex = disco_reload_node_id_to_hex(disco_reload_node_get_node_id(node));
+  g_print("ready overlay=%s:%u node-id=%s user=%s instance=%s pid=%d\n", ip,
+          g_inet_socket_address_get_port(bound), hex, disco_reload_identity_get_user_name(identity),
+          config->instance_name, (int)getpid());
+  fflush(stdout);
+
+  g_main_loop_run(loop);
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  /* Free the node first: pending bootstrap retries refer to it. */
+  g_clear_pointer(&node, disco_reload_node_free);
+  /* Let cancelled callbacks run before the Bootstrap structs go. */
+  while (g_main_context_iteration(NULL, FALSE))
+    ;
+  g_message("peer stopped");
+  return 0;
+}

@@ -1,0 +1,275 @@
+/* test-sip-calls.c: calls into a real disco-focus with sipp: joining and
+ * streaming PCMU, OPTIONS, capacity, bad input. */
+#include <gst/gst.h>
+#include <string.h>
+
+#include "sip-test.h"
+
+#define CONF "sip:conf@127.0.0.1"
+
+static DiscoTestDaemon *
+spawn (const char *const *extra)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_ptr_array_add (args, "--conference=" CONF);
+  for (const char *const *a = extra; a && *a; a++)
+    g_ptr_array_add (args, (char *)*a);
+  g_ptr_array_add (args, NULL);
+  DiscoTestDaemon *d = disco_test_daemon_spawn ((const char *const *)args->pdata, &error);
+  g_assert_no_error (error);
+  return d;
+}
+
+static void
+check_daemon_alive_and_stop (DiscoTestDaemon *d)
+{
+  int rc = disco_test_daemon_stop (d, SIGTERM, 10000);
+  if (rc != 0)
+    {
+      g_autofree char *err = disco_test_daemon_stderr (d);
+      g_test_message ("daemon stderr:\n%s", err);
+    }
+  g_assert_cmpint (rc, ==, 0);
+}
+
+typedef struct
+{
+  DiscoTestDaemon *d;
+  gint64 packets;
+  int participants;
+} Watch;
+
+static gboolean
+rtp_seen (gpointer data)
+{
+  Watch *w = data;
+  g_autoptr (json_object) st = sip_test_status (w->d);
+  json_object *conf = sip_test_status_conference (st, CONF);
+  json_object *parts = NULL;
+  if (conf == NULL || !json_object_object_get_ex (conf, "participants", &parts))
+    return FALSE;
+  w->participants = (int)json_object_array_length (parts);
+  for (size_t i = 0; i < json_object_array_length (parts); i++)
+    {
+      json_object *p = json_object_array_get_idx (parts, i), *v;
+      if (json_object_object_get_ex (p, "rtp_packets_in", &v))
+        w->packets = json_object_get_int64 (v);
+      if (json_object_object_get_ex (p, "codec", &v))
+        g_assert_cmpstr (json_object_get_string (v), ==, "PCMU");
+      if (json_object_object_get_ex (p, "focus", &v))
+        g_assert_true (g_str_has_prefix (json_object_get_string (v), "sip:127.0.0.1:"));
+    }
+  return w->packets > 20;
+}
+
+/* One caller joins, streams a PCMU tone, the focus counts its RTP, the
+ * caller leaves and the roster is empty again. */
+static void
+test_pcmu_call (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *extra[] = { "-s", "conf", "-m", "1", "-d", "4000", NULL };
+  g_autoptr (SipTestSipp) s = sip_test_sipp_start (d->sip, "uac-pcmu.xml", 30, 440, extra);
+  Watch w = { d, 0, 0 };
+
+  g_assert_true (sip_test_wait_until (rtp_seen, &w, 10000));
+  g_assert_cmpint (w.participants, ==, 1);
+  g_assert_cmpint (sip_test_sipp_wait (s, 40000), ==, 0);
+  rtp_seen (&w);
+  g_assert_cmpint (w.participants, ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+static void
+test_options (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *extra[] = { "-s", "conf", "-m", "1", NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "options.xml", 15, 0, extra), ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+/* Bytes that are not SIP, or almost SIP, straight at the SIP port. */
+static void
+send_garbage (const char *hostport)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnectable) c = g_network_address_parse (hostport, 5060, &error);
+  g_assert_no_error (error);
+  g_autoptr (GSocketAddressEnumerator) en = g_socket_connectable_enumerate (c);
+  g_autoptr (GSocketAddress) addr = g_socket_address_enumerator_next (en, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GSocket) s
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  const char *const texts[] = {
+    "\r\n\r\n",
+    "INVITE\r\n\r\n",
+    "INVITE sip:conf@127.0.0.1 SIP/2.0\r\nVia: garbage\r\nContent-Length: 99999\r\n\r\nv=0",
+    "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx\r\nCSeq: 1 INVITE\r\n\r\n",
+    "SUBSCRIBE sip:conf@127.0.0.1 SIP/2.0\r\nEvent: conference\r\n\r\n",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_socket_send_to (s, addr, texts[i], strlen (texts[i]), NULL, NULL);
+  GRand *rand = g_rand_new_with_seed (4575);
+  for (int i = 0; i < 200; i++)
+    {
+      guint8 buf[1400];
+      gsize len = g_rand_int_range (rand, 1, sizeof buf);
+      for (gsize j = 0; j < len; j++)
+        buf[j] = (guint8)g_rand_int (rand);
+      g_socket_send_to (s, addr, (const char *)buf, len, NULL, NULL);
+    }
+  g_rand_free (rand);
+}
+
+/* Malformed SDP, unknown codecs, unknown conference, unknown event and
+ * garbage datagrams are refused with the right codes; the daemon keeps
+ * serving (a good call afterwards) and exits cleanly. */
+static void
+test_bad_input (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *conf[] = { "-s", "conf", "-m", "1", NULL };
+  const char *nosuch[] = { "-s", "nosuchconf", "-m", "1", NULL };
+
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "invite-malformed-sdp.xml", 15, 0, conf), ==, 0);
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "invite-unknown-codecs.xml", 15, 0, conf), ==, 0);
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "invite-404.xml", 15, 0, nosuch), ==, 0);
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "subscribe-bad-event.xml", 15, 0, conf), ==, 0);
+  send_garbage (d->sip);
+
+  const char *good[] = { "-s", "conf", "-m", "2", "-r", "2", "-d", "500", NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "uac-pcmu.xml", 30, 440, good), ==, 0);
+  Watch w = { d, 0, 0 };
+  rtp_seen (&w);
+  g_assert_cmpint (w.participants, ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+/* At capacity with no other focus known: 503 + Retry-After, at once. */
+static void
+test_capacity (void)
+{
+  const char *args[] = { "--max-participants=1", NULL };
+  g_autoptr (DiscoTestDaemon) d = spawn (args);
+  const char *first[] = { "-s", "conf", "-m", "1", "-d", "8000", NULL };
+  g_autoptr (SipTestSipp) s = sip_test_sipp_start (d->sip, "uac-pcmu.xml", 30, 440, first);
+  Watch w = { d, 0, 0 };
+  g_assert_true (sip_test_wait_until (rtp_seen, &w, 10000));
+
+  const char *second[] = { "-s", "conf", "-m", "3", "-r", "3", NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "invite-503.xml", 15, 0, second), ==, 0);
+  g_assert_cmpint (sip_test_sipp_wait (s, 30000), ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+static gboolean
+on_hold (gpointer data)
+{
+  g_autoptr (json_object) st = sip_test_status (data);
+  json_object *conf = sip_test_status_conference (st, CONF), *parts = NULL, *v = NULL;
+  if (conf == NULL || !json_object_object_get_ex (conf, "participants", &parts)
+      || json_object_array_length (parts) != 1)
+    return FALSE;
+  return json_object_object_get_ex (json_object_array_get_idx (parts, 0), "status", &v)
+         && g_strcmp0 (json_object_get_string (v), "on-hold") == 0;
+}
+
+/* re-INVITE to hold (status on-hold), re-INVITE with a new codec, UPDATE. */
+static void
+test_hold_and_codec_change (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *extra[] = { "-s", "conf", "-m", "1", "-d", "3000", NULL };
+  g_autoptr (SipTestSipp) s = sip_test_sipp_start (d->sip, "reinvite-hold.xml", 30, 0, extra);
+  g_assert_true (sip_test_wait_until (on_hold, d, 10000));
+  g_assert_cmpint (sip_test_sipp_wait (s, 40000), ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+typedef struct
+{
+  DiscoTestDaemon *d;
+  const char *uri;
+} Find;
+
+static gboolean
+dialed_out (gpointer data)
+{
+  Find *f = data;
+  g_autoptr (json_object) st = sip_test_status (f->d);
+  json_object *conf = sip_test_status_conference (st, CONF), *parts = NULL, *v = NULL;
+  if (conf == NULL || !json_object_object_get_ex (conf, "participants", &parts))
+    return FALSE;
+  for (size_t i = 0; i < json_object_array_length (parts); i++)
+    {
+      json_object *p = json_object_array_get_idx (parts, i);
+      if (json_object_object_get_ex (p, "uri", &v)
+          && g_strcmp0 (json_object_get_string (v), f->uri) == 0
+          && json_object_object_get_ex (p, "joining_method", &v)
+          && g_strcmp0 (json_object_get_string (v), "dialed-out") == 0
+          && json_object_object_get_ex (p, "status", &v)
+          && g_strcmp0 (json_object_get_string (v), "connected") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* RFC 4579 dial-out: a REFER to the conference makes the focus call Bob. */
+static void
+test_refer_dial_out (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *callee_args[] = { "-m", "1", NULL };
+  g_autoptr (SipTestSipp) callee = sip_test_sipp_start ("", "callee.xml", 60, 0, callee_args);
+  g_autofree char *bob = g_strdup_printf ("sip:bob@127.0.0.1:%u", callee->port);
+  const char *refer_args[] = { "-s", "conf", "-m", "1", "-set", "callee", bob, NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "refer-dial-out.xml", 30, 0, refer_args), ==, 0);
+  Find f = { d, bob };
+  g_assert_true (sip_test_wait_until (dialed_out, &f, 10000));
+  /* Shutting the conference down hangs up on Bob. */
+  check_daemon_alive_and_stop (d);
+  g_assert_cmpint (sip_test_sipp_wait (callee, 30000), ==, 0);
+}
+
+static gboolean
+one_participant (gpointer data)
+{
+  Watch *w = data;
+  rtp_seen (w);
+  return w->participants == 1;
+}
+
+/* INVITE with Replaces for one of our dialogs: new dialog in, old one out. */
+static void
+test_replaces (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *extra[] = { "-s", "conf", "-m", "1", "-d", "3000", NULL };
+  g_autoptr (SipTestSipp) s = sip_test_sipp_start (d->sip, "replaces.xml", 30, 0, extra);
+  /* While the caller holds the new dialog only it is in the conference
+   * (the scenario itself checks that the focus BYEs the old one). */
+  Watch w = { d, 0, 0 };
+  g_assert_true (sip_test_wait_until (one_participant, &w, 10000));
+  g_assert_cmpint (sip_test_sipp_wait (s, 40000), ==, 0);
+  rtp_seen (&w);
+  g_assert_cmpint (w.participants, ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gst_init (&argc, &argv);
+  g_test_add_func ("/sip/call/pcmu-rtp", test_pcmu_call);
+  g_test_add_func ("/sip/call/options", test_options);
+  g_test_add_func ("/sip/call/bad-input", test_bad_input);
+  g_test_add_func ("/sip/call/capacity-503", test_capacity);
+  g_test_add_func ("/sip/call/hold-codec-update", test_hold_and_codec_change);
+  g_test_add_func ("/sip/refer/dial-out", test_refer_dial_out);
+  g_test_add_func ("/sip/call/replaces", test_replaces);
+  return g_test_run ();
+}
