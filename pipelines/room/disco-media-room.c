@@ -31,7 +31,7 @@
 #define JITTER_MS 40
 #define RTP_MAX 1500
 
-G_DEFINE_QUARK(disco - media - room - error - quark, disco_media_room_error)
+G_DEFINE_QUARK (disco - media - room - error - quark, disco_media_room_error)
 
 /* Family-tagged address+port, hashable by bytes. */
 typedef struct
@@ -106,41 +106,41 @@ struct _DiscoMediaRoom
 };
 
 static void
-addr_key_init(AddrKey *k, GInetSocketAddress *sa)
+addr_key_init (AddrKey *k, GInetSocketAddress *sa)
 {
-  memset(k, 0, sizeof *k);
-  GInetAddress *ia = g_inet_socket_address_get_address(sa);
-  gsize n = g_inet_address_get_native_size(ia);
-  guint16 port = g_inet_socket_address_get_port(sa);
+  memset (k, 0, sizeof *k);
+  GInetAddress *ia = g_inet_socket_address_get_address (sa);
+  gsize n = g_inet_address_get_native_size (ia);
+  guint16 port = g_inet_socket_address_get_port (sa);
   k->len = (guint8)n;
   k->port[0] = port >> 8;
   k->port[1] = port & 0xff;
-  memcpy(k->addr, g_inet_address_to_bytes(ia), MIN(n, sizeof k->addr));
+  memcpy (k->addr, g_inet_address_to_bytes (ia), MIN (n, sizeof k->addr));
 }
 
 static guint
-addr_key_hash(gconstpointer p)
+addr_key_hash (gconstpointer p)
 {
   const guint8 *b = p;
   guint h = 5381;
-  for (gsize i = 0; i < sizeof(AddrKey); i++)
+  for (gsize i = 0; i < sizeof (AddrKey); i++)
     h = h * 33 + b[i];
   return h;
 }
 
 static gboolean
-addr_key_equal(gconstpointer a, gconstpointer b)
+addr_key_equal (gconstpointer a, gconstpointer b)
 {
-  return memcmp(a, b, sizeof(AddrKey)) == 0;
+  return memcmp (a, b, sizeof (AddrKey)) == 0;
 }
 
 /* New ref to the member's mixer pad, or NULL if it has none yet. */
 static GstPad *
-member_mixer_pad(DiscoMediaRoom *room, Member *m)
+member_mixer_pad (DiscoMediaRoom *room, Member *m)
 {
-  g_mutex_lock(&room->lock);
-  GstPad *pad = m->mixer_sink ? gst_object_ref(m->mixer_sink) : NULL;
-  g_mutex_unlock(&room->lock);
+  g_mutex_lock (&room->lock);
+  GstPad *pad = m->mixer_sink ? gst_object_ref (m->mixer_sink) : NULL;
+  g_mutex_unlock (&room->lock);
   return pad;
 }
 
@@ -148,8 +148,8 @@ member_mixer_pad(DiscoMediaRoom *room, Member *m)
 
 /* Called with room->lock held. */
 static void
-send_to_member(DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size, GstClockTime pts,
-               guint clock_rate)
+send_to_member (DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size, GstClockTime pts,
+                guint clock_rate)
 {
   guint8 pkt[RTP_MAX];
 
@@ -158,15 +158,16 @@ send_to_member(DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size, 
   /* A listener moving between encodes may see the same tick twice.  A jump
    * back of a second or more is not a duplicate but a new timeline: resync
    * rather than mute the listener for good. */
-  if (m->sent_any && GST_CLOCK_TIME_IS_VALID(pts) && pts <= m->last_pts
+  if (m->sent_any && GST_CLOCK_TIME_IS_VALID (pts) && pts <= m->last_pts
       && m->last_pts - pts < GST_SECOND)
     {
-      if (g_getenv("ROOM_DEBUG"))
-        g_printerr("dedupe %s pts %" GST_TIME_FORMAT " last %" GST_TIME_FORMAT "\n", m->id, GST_TIME_ARGS(pts), GST_TIME_ARGS(m->last_pts));
+      if (g_getenv ("ROOM_DEBUG"))
+        g_printerr ("dedupe %s pts %" GST_TIME_FORMAT " last %" GST_TIME_FORMAT "\n", m->id,
+                    GST_TIME_ARGS (pts), GST_TIME_ARGS (m->last_pts));
       return;
     }
-  memcpy(pkt, data, size);
-  guint32 ts = m->ts_base + (guint32)gst_util_uint64_scale(pts, clock_rate, GST_SECOND);
+  memcpy (pkt, data, size);
+  guint32 ts = m->ts_base + (guint32)gst_util_uint64_scale (pts, clock_rate, GST_SECOND);
   pkt[1] = (m->sent_any ? (data[1] & 0x80) : 0x80) | (m->p.payload_type & 0x7f);
   pkt[2] = m->seq >> 8;
   pkt[3] = m->seq & 0xff;
@@ -183,213 +184,220 @@ send_to_member(DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size, 
   m->last_pts = pts;
   /* Errors (ICMP unreachable, full buffer) are the listener's problem and
    * must not disturb the others. */
-  if (g_socket_send_to(room->socket, G_SOCKET_ADDRESS(m->p.remote_rtp), (const gchar *)pkt, size,
-                       NULL, NULL)
+  GError *err = NULL;
+  if (g_socket_send_to (room->socket, G_SOCKET_ADDRESS (m->p.remote_rtp), (const gchar *)pkt, size,
+                        NULL, &err)
       >= 0)
     {
       m->packets_out++;
       m->bytes_out += size;
     }
+  else
+    {
+      if (g_getenv ("ROOM_DEBUG"))
+        g_printerr ("send to %s failed: %s\n", m->id, err->message);
+      g_error_free (err);
+    }
 }
 
 static gboolean
-member_listens(Member *m)
+member_listens (Member *m)
 {
   return m->p.send && !m->deaf && !m->private_active;
 }
 
 static GstFlowReturn
-on_encoded(GstAppSink *sink, gpointer data)
+on_encoded (GstAppSink *sink, gpointer data)
 {
   Branch *b = data;
   DiscoMediaRoom *room = b->room;
-  g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
   if (sample == NULL)
     return GST_FLOW_EOS;
-  GstBuffer *buf = gst_sample_get_buffer(sample);
+  GstBuffer *buf = gst_sample_get_buffer (sample);
   GstMapInfo map;
-  if (buf == NULL || !gst_buffer_map(buf, &map, GST_MAP_READ))
+  if (buf == NULL || !gst_buffer_map (buf, &map, GST_MAP_READ))
     return GST_FLOW_OK;
-  GstClockTime pts = GST_BUFFER_PTS(buf);
-  if (map.size >= 12 && map.size <= RTP_MAX && GST_CLOCK_TIME_IS_VALID(pts))
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  if (map.size >= 12 && map.size <= RTP_MAX && GST_CLOCK_TIME_IS_VALID (pts))
     {
-      g_mutex_lock(&room->lock);
+      g_mutex_lock (&room->lock);
       if (b->source == SOURCE_MINUS)
         {
           Member *m = b->owner;
-          if (g_getenv("ROOM_DEBUG") && m && g_random_int_range(0, 50) == 0)
-            g_printerr("private cb %s pts %" GST_TIME_FORMAT "\n", m->id, GST_TIME_ARGS(pts));
+          if (g_getenv ("ROOM_DEBUG") && m && g_random_int_range (0, 50) == 0)
+            g_printerr ("private cb %s pts %" GST_TIME_FORMAT "\n", m->id, GST_TIME_ARGS (pts));
           if (m != NULL && m->p.send && !m->deaf)
             {
               m->private_active = TRUE;
-              send_to_member(room, m, map.data, map.size, pts, b->clock_rate);
+              send_to_member (room, m, map.data, map.size, pts, b->clock_rate);
             }
         }
       else
         {
           for (guint i = 0; i < b->members->len; i++)
             {
-              Member *m = g_ptr_array_index(b->members, i);
-              if (member_listens(m))
-                send_to_member(room, m, map.data, map.size, pts, b->clock_rate);
+              Member *m = g_ptr_array_index (b->members, i);
+              if (member_listens (m))
+                send_to_member (room, m, map.data, map.size, pts, b->clock_rate);
             }
         }
-      g_mutex_unlock(&room->lock);
+      g_mutex_unlock (&room->lock);
     }
-  gst_buffer_unmap(buf, &map);
+  gst_buffer_unmap (buf, &map);
   return GST_FLOW_OK;
 }
 
 /* Called with room->lock held. */
 static gboolean
-branch_in_use(Branch *b)
+branch_in_use (Branch *b)
 {
   if (b->source == SOURCE_MINUS)
     return b->owner != NULL;
   for (guint i = 0; i < b->members->len; i++)
-    if (member_listens(g_ptr_array_index(b->members, i)))
+    if (member_listens (g_ptr_array_index (b->members, i)))
       return TRUE;
   return FALSE;
 }
 
 /* Nobody listening: do not feed the encoder at all. */
 static GstPadProbeReturn
-branch_gate(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+branch_gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Branch *b = data;
-  g_mutex_lock(&b->room->lock);
-  gboolean open = branch_in_use(b);
-  g_mutex_unlock(&b->room->lock);
+  g_mutex_lock (&b->room->lock);
+  gboolean open = branch_in_use (b);
+  g_mutex_unlock (&b->room->lock);
   return open ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 static Branch *
-branch_new(DiscoMediaRoom *room, BranchSource source, DiscoMediaCodec codec, guint ptime_ms,
-           gboolean fec, GError **error)
+branch_new (DiscoMediaRoom *room, BranchSource source, DiscoMediaCodec codec, guint ptime_ms,
+            gboolean fec, GError **error)
 {
-  GstElement *enc
-      = disco_media_codec_encode_bin(codec, ptime_ms, fec, source == SOURCE_LOCAL, MIX_RATE, error);
+  GstElement *enc = disco_media_codec_encode_bin (codec, ptime_ms, fec, source == SOURCE_LOCAL,
+                                                  MIX_RATE, error);
   if (enc == NULL)
     return NULL;
-  Branch *b = g_new0(Branch, 1);
+  Branch *b = g_new0 (Branch, 1);
   b->room = room;
   b->source = source;
   b->codec = codec;
   b->ptime_ms = ptime_ms;
   b->fec = fec;
-  b->clock_rate = disco_media_codec_clock_rate(codec);
-  b->members = g_ptr_array_new();
+  b->clock_rate = disco_media_codec_clock_rate (codec);
+  b->members = g_ptr_array_new ();
 
-  GstElement *sink = gst_element_factory_make("appsink", NULL);
+  GstElement *sink = gst_element_factory_make ("appsink", NULL);
   /* Not synchronised, no preroll: a new branch is PLAYING at once and the
    * callback runs on the mixer thread. */
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "max-buffers",
-               (guint)2, "drop", TRUE, NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "max-buffers",
+                (guint)2, "drop", TRUE, NULL);
   GstAppSinkCallbacks cb = { .new_sample = on_encoded };
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, b, NULL);
-  b->bin = gst_bin_new(NULL);
-  gst_bin_add_many(GST_BIN(b->bin), enc, sink, NULL);
-  gst_element_link(enc, sink);
-  GstPad *enc_sink = gst_element_get_static_pad(enc, "sink");
-  gst_element_add_pad(b->bin, gst_ghost_pad_new("sink", enc_sink));
-  gst_object_unref(enc_sink);
-  gst_object_ref(b->bin);
-  gst_bin_add(GST_BIN(room->pipeline), b->bin);
-  gst_element_sync_state_with_parent(b->bin);
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, b, NULL);
+  b->bin = gst_bin_new (NULL);
+  gst_bin_add_many (GST_BIN (b->bin), enc, sink, NULL);
+  gst_element_link (enc, sink);
+  GstPad *enc_sink = gst_element_get_static_pad (enc, "sink");
+  gst_element_add_pad (b->bin, gst_ghost_pad_new ("sink", enc_sink));
+  gst_object_unref (enc_sink);
+  gst_object_ref (b->bin);
+  gst_bin_add (GST_BIN (room->pipeline), b->bin);
+  gst_element_set_state (b->bin, GST_STATE_PLAYING);
   return b;
 }
 
 /* Links @src (a pad of the mixer or a tee) to the PLAYING branch. */
 static gboolean
-branch_link(Branch *b, GstPad *src, GError **error)
+branch_link (Branch *b, GstPad *src, GError **error)
 {
-  GstPad *sink = gst_element_get_static_pad(b->bin, "sink");
-  GstPadLinkReturn r = gst_pad_link(src, sink);
-  gst_object_unref(sink);
+  GstPad *sink = gst_element_get_static_pad (b->bin, "sink");
+  GstPadLinkReturn r = gst_pad_link (src, sink);
+  gst_object_unref (sink);
   if (r != GST_PAD_LINK_OK)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
-                  "cannot link encoder branch: %s", gst_pad_link_get_name(r));
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
+                   "cannot link encoder branch: %s", gst_pad_link_get_name (r));
       return FALSE;
     }
-  b->src_pad = gst_object_ref(src);
+  b->src_pad = gst_object_ref (src);
   return TRUE;
 }
 
 /* Unlinks and tears down; the branch must no longer be in any table. */
 static void
-branch_free(DiscoMediaRoom *room, Branch *b)
+branch_free (DiscoMediaRoom *room, Branch *b)
 {
   if (b->src_pad != NULL)
     {
-      GstElement *owner = GST_ELEMENT(gst_pad_get_parent(b->src_pad));
+      GstElement *owner = GST_ELEMENT (gst_pad_get_parent (b->src_pad));
       /* Releasing the request pad (tee src or mixer minus) stops pushes; an
        * in-flight push finishes before the bin's pads deactivate below. */
       if (owner != NULL)
         {
-          gst_element_release_request_pad(owner, b->src_pad);
-          gst_object_unref(owner);
+          gst_element_release_request_pad (owner, b->src_pad);
+          gst_object_unref (owner);
         }
-      gst_object_unref(b->src_pad);
+      gst_object_unref (b->src_pad);
     }
-  gst_element_set_state(b->bin, GST_STATE_NULL);
-  gst_bin_remove(GST_BIN(room->pipeline), b->bin);
-  gst_object_unref(b->bin);
-  g_ptr_array_unref(b->members);
-  g_free(b);
+  gst_element_set_state (b->bin, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (room->pipeline), b->bin);
+  gst_object_unref (b->bin);
+  g_ptr_array_unref (b->members);
+  g_free (b);
 }
 
 static GstElement *
-ensure_local_tee(DiscoMediaRoom *room, GError **error)
+ensure_local_tee (DiscoMediaRoom *room, GError **error)
 {
   if (room->tee_local != NULL)
     return room->tee_local;
-  GstPad *local = gst_element_request_pad_simple(room->mixer, "local");
+  GstPad *local = gst_element_request_pad_simple (room->mixer, "local");
   if (local == NULL)
     {
-      g_set_error_literal(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
-                          "discomixer refused a \"local\" pad");
+      g_set_error_literal (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
+                           "discomixer refused a \"local\" pad");
       return NULL;
     }
-  GstElement *tee = gst_element_factory_make("tee", "tee_local");
-  g_object_set(tee, "allow-not-linked", TRUE, NULL);
-  gst_bin_add(GST_BIN(room->pipeline), tee);
-  gst_element_sync_state_with_parent(tee);
-  GstPad *tsink = gst_element_get_static_pad(tee, "sink");
-  gst_pad_link(local, tsink);
-  gst_object_unref(tsink);
-  gst_object_unref(local);
+  GstElement *tee = gst_element_factory_make ("tee", "tee_local");
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add (GST_BIN (room->pipeline), tee);
+  gst_element_set_state (tee, GST_STATE_PLAYING);
+  GstPad *tsink = gst_element_get_static_pad (tee, "sink");
+  gst_pad_link (local, tsink);
+  gst_object_unref (tsink);
+  gst_object_unref (local);
   room->tee_local = tee;
   return tee;
 }
 
 /* The shared branch of @source for this codec configuration, made on demand. */
 static Branch *
-shared_branch(DiscoMediaRoom *room, BranchSource source, DiscoMediaCodec codec, guint ptime_ms,
-              gboolean fec, GError **error)
+shared_branch (DiscoMediaRoom *room, BranchSource source, DiscoMediaCodec codec, guint ptime_ms,
+               gboolean fec, GError **error)
 {
   for (guint i = 0; i < room->branches->len; i++)
     {
-      Branch *b = g_ptr_array_index(room->branches, i);
+      Branch *b = g_ptr_array_index (room->branches, i);
       if (b->source == source && b->codec == codec && b->ptime_ms == ptime_ms && b->fec == fec)
         return b;
     }
-  GstElement *tee = source == SOURCE_LOCAL ? ensure_local_tee(room, error) : room->tee_full;
+  GstElement *tee = source == SOURCE_LOCAL ? ensure_local_tee (room, error) : room->tee_full;
   if (tee == NULL)
     return NULL;
-  Branch *b = branch_new(room, source, codec, ptime_ms, fec, error);
+  Branch *b = branch_new (room, source, codec, ptime_ms, fec, error);
   if (b == NULL)
     return NULL;
-  GstPad *tsrc = gst_element_request_pad_simple(tee, "src_%u");
-  gst_pad_add_probe(tsrc, GST_PAD_PROBE_TYPE_BUFFER, branch_gate, b, NULL);
-  gboolean ok = branch_link(b, tsrc, error);
-  gst_object_unref(tsrc);
+  GstPad *tsrc = gst_element_request_pad_simple (tee, "src_%u");
+  gst_pad_add_probe (tsrc, GST_PAD_PROBE_TYPE_BUFFER, branch_gate, b, NULL);
+  gboolean ok = branch_link (b, tsrc, error);
+  gst_object_unref (tsrc);
   if (!ok)
     {
-      branch_free(room, b);
+      branch_free (room, b);
       return NULL;
     }
-  g_ptr_array_add(room->branches, b);
+  g_ptr_array_add (room->branches, b);
   return b;
 }
 
@@ -399,128 +407,128 @@ shared_branch(DiscoMediaRoom *room, BranchSource source, DiscoMediaCodec codec, 
  * the right answer, but G.722 encodes of discomixer's minus pad currently
  * come out garbled (see the report; the full mix encodes fine). */
 static gboolean
-member_wants_private(Member *m)
+member_wants_private (Member *m)
 {
   return !m->is_leg && m->talking && m->p.codec != DISCO_MEDIA_CODEC_G722;
 }
 
 static void
-private_stop(DiscoMediaRoom *room, Member *m)
+private_stop (DiscoMediaRoom *room, Member *m)
 {
   Branch *b = m->priv;
   if (b == NULL)
     return;
-  if (g_getenv("ROOM_DEBUG"))
-    g_printerr("private_stop %s\n", m->id);
-  g_mutex_lock(&room->lock);
+  if (g_getenv ("ROOM_DEBUG"))
+    g_printerr ("private_stop %s\n", m->id);
+  g_mutex_lock (&room->lock);
   b->owner = NULL;
   m->priv = NULL;
   m->private_active = FALSE; /* the shared encode serves it from the next tick */
-  g_mutex_unlock(&room->lock);
-  branch_free(room, b);
+  g_mutex_unlock (&room->lock);
+  branch_free (room, b);
 }
 
 static void
-private_start(DiscoMediaRoom *room, Member *m)
+private_start (DiscoMediaRoom *room, Member *m)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   if (m->priv != NULL || m->is_leg || !m->p.send || m->deaf)
     return;
-  GstPad *msink = member_mixer_pad(room, m);
+  GstPad *msink = member_mixer_pad (room, m);
   if (msink == NULL)
     return;
-  g_autofree char *name = g_strdup_printf("minus_%s", GST_PAD_NAME(msink) + strlen("sink_"));
-  gst_object_unref(msink);
-  Branch *b = branch_new(room, SOURCE_MINUS, m->p.codec, m->p.ptime_ms, m->p.opus_fec, &error);
+  g_autofree char *name = g_strdup_printf ("minus_%s", GST_PAD_NAME (msink) + strlen ("sink_"));
+  gst_object_unref (msink);
+  Branch *b = branch_new (room, SOURCE_MINUS, m->p.codec, m->p.ptime_ms, m->p.opus_fec, &error);
   if (b == NULL)
     {
-      g_warning("room %s: no private encoder for %s: %s", room->name, m->id, error->message);
+      g_warning ("room %s: no private encoder for %s: %s", room->name, m->id, error->message);
       return;
     }
   GstPadTemplate *templ
-      = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(room->mixer), "minus_%u");
-  GstPad *minus = templ ? gst_element_request_pad(room->mixer, templ, name, NULL) : NULL;
-  if (minus == NULL || !branch_link(b, minus, &error))
+      = gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (room->mixer), "minus_%u");
+  GstPad *minus = templ ? gst_element_request_pad (room->mixer, templ, name, NULL) : NULL;
+  if (minus == NULL || !branch_link (b, minus, &error))
     {
-      g_warning("room %s: no mix-minus pad %s for %s", room->name, name, m->id);
+      g_warning ("room %s: no mix-minus pad %s for %s", room->name, name, m->id);
       if (minus != NULL)
-        gst_element_release_request_pad(room->mixer, minus);
-      branch_free(room, b);
-      g_clear_object(&minus);
+        gst_element_release_request_pad (room->mixer, minus);
+      branch_free (room, b);
+      g_clear_object (&minus);
       return;
     }
-  gst_object_unref(minus);
-  g_mutex_lock(&room->lock);
+  gst_object_unref (minus);
+  g_mutex_lock (&room->lock);
   b->owner = m;
   m->priv = b;
-  g_mutex_unlock(&room->lock);
-  if (g_getenv("ROOM_DEBUG"))
-    g_printerr("private_start %s %s\n", m->id, name);
+  g_mutex_unlock (&room->lock);
+  if (g_getenv ("ROOM_DEBUG"))
+    g_printerr ("private_start %s %s\n", m->id, name);
 }
 
 /* ------------------------------------------------------------------ input */
 
 static GstPadProbeReturn
-on_udp_packet(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+on_udp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   DiscoMediaRoom *room = data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
   guint8 hdr[2];
   AddrKey key;
 
-  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta(buf);
-  if (meta == NULL || !G_IS_INET_SOCKET_ADDRESS(meta->addr))
+  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buf);
+  if (meta == NULL || !G_IS_INET_SOCKET_ADDRESS (meta->addr))
     return GST_PAD_PROBE_DROP;
-  gsize size = gst_buffer_get_size(buf);
-  if (size < 12 || gst_buffer_extract(buf, 0, hdr, 2) != 2 || (hdr[0] >> 6) != 2)
+  gsize size = gst_buffer_get_size (buf);
+  if (size < 12 || gst_buffer_extract (buf, 0, hdr, 2) != 2 || (hdr[0] >> 6) != 2)
     return GST_PAD_PROBE_DROP;
-  addr_key_init(&key, G_INET_SOCKET_ADDRESS(meta->addr));
+  addr_key_init (&key, G_INET_SOCKET_ADDRESS (meta->addr));
   gboolean rtcp = hdr[1] >= 192 && hdr[1] <= 223; /* RFC 5761 section 4 */
 
-  g_mutex_lock(&room->lock);
-  Member *m = g_hash_table_lookup(room->by_addr, &key);
+  g_mutex_lock (&room->lock);
+  Member *m = g_hash_table_lookup (room->by_addr, &key);
   if (m == NULL)
     {
       room->unknown_packets++;
-      g_mutex_unlock(&room->lock);
+      g_mutex_unlock (&room->lock);
       return GST_PAD_PROBE_DROP;
     }
   if (rtcp)
     {
       m->rtcp_in++;
-      g_mutex_unlock(&room->lock);
+      g_mutex_unlock (&room->lock);
       return GST_PAD_PROBE_DROP;
     }
   guint pt = hdr[1] & 0x7f;
   if (m->feed == NULL || !m->p.recv || pt != m->p.payload_type)
     {
       /* telephone-event and anything not negotiated are ignored. */
-      g_mutex_unlock(&room->lock);
+      g_mutex_unlock (&room->lock);
       return GST_PAD_PROBE_DROP;
     }
   m->packets_in++;
   m->bytes_in += size;
-  GstPad *feed = gst_object_ref(m->feed);
-  g_mutex_unlock(&room->lock);
+  GstPad *feed = gst_object_ref (m->feed);
+  g_mutex_unlock (&room->lock);
   /* A private copy: udpsrc's pooled buffer then goes back to its pool on
    * this thread.  Released from hundreds of jitter-buffer threads, the
    * pool's lock-free queue livelocked under CPU overload (seen at N = 300). */
-  gst_pad_push(feed, gst_buffer_copy_deep(buf));
-  gst_object_unref(feed);
+  gst_pad_push (feed, gst_buffer_copy_deep (buf));
+  gst_object_unref (feed);
   return GST_PAD_PROBE_DROP;
 }
 
 /* The feed pad stands in for udpsrc: a live source with no latency of its
  * own, so the jitter buffer's and the mixer's latency queries succeed. */
 static gboolean
-feed_query(GstPad *pad, GstObject *parent, GstQuery *query)
+feed_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
-  if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY)
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
     {
-      gst_query_set_latency(query, TRUE, 0, GST_CLOCK_TIME_NONE);
+      gst_query_set_latency (query, TRUE, 0, GST_CLOCK_TIME_NONE);
       return TRUE;
     }
-  return gst_pad_query_default(pad, parent, query);
+  return gst_pad_query_default (pad, parent, query);
 }
 
 /* A mixer pad is requested only when the participant's first decoded audio
@@ -529,148 +537,148 @@ feed_query(GstPad *pad, GstObject *parent, GstQuery *query)
  * for ~90 ms per join.  Runs on the jitter buffer's streaming thread; the
  * buffer then flows into the freshly linked pad. */
 static GstPadProbeReturn
-on_first_audio(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+on_first_audio (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Member *m = data;
   DiscoMediaRoom *room = m->room;
-  GstPad *msink = gst_element_request_pad_simple(room->mixer, "sink_%u");
+  GstPad *msink = gst_element_request_pad_simple (room->mixer, "sink_%u");
   if (msink == NULL)
     return GST_PAD_PROBE_DROP;
-  g_object_set(msink, "kind",
-               m->is_leg ? DISCO_MIXER_PAD_KIND_CASCADE : DISCO_MIXER_PAD_KIND_PARTICIPANT, NULL);
-  if (gst_pad_link(pad, msink) != GST_PAD_LINK_OK)
+  g_object_set (msink, "kind",
+                m->is_leg ? DISCO_MIXER_PAD_KIND_CASCADE : DISCO_MIXER_PAD_KIND_PARTICIPANT, NULL);
+  if (gst_pad_link (pad, msink) != GST_PAD_LINK_OK)
     {
-      gst_element_release_request_pad(room->mixer, msink);
-      gst_object_unref(msink);
+      gst_element_release_request_pad (room->mixer, msink);
+      gst_object_unref (msink);
       return GST_PAD_PROBE_DROP;
     }
-  g_mutex_lock(&room->lock);
-  g_object_set(msink, "mute", m->mute, "gain", m->gain, NULL);
+  g_mutex_lock (&room->lock);
+  g_object_set (msink, "mute", m->mute, "gain", m->gain, NULL);
   m->mixer_sink = msink;
-  g_mutex_unlock(&room->lock);
+  g_mutex_unlock (&room->lock);
   return GST_PAD_PROBE_REMOVE;
 }
 
 static gboolean
-input_start(DiscoMediaRoom *room, Member *m, GError **error)
+input_start (DiscoMediaRoom *room, Member *m, GError **error)
 {
   GstElement *bin
-      = disco_media_codec_decode_bin(m->p.codec, m->p.opus_fec, JITTER_MS, MIX_RATE, error);
+      = disco_media_codec_decode_bin (m->p.codec, m->p.opus_fec, JITTER_MS, MIX_RATE, error);
   if (bin == NULL)
     return FALSE;
-  gst_object_ref(bin);
-  gst_bin_add(GST_BIN(room->pipeline), bin);
-  GstPad *bsrc = gst_element_get_static_pad(bin, "src");
-  gst_pad_add_probe(bsrc, GST_PAD_PROBE_TYPE_BUFFER, on_first_audio, m, NULL);
-  gst_object_unref(bsrc);
-  gst_element_sync_state_with_parent(bin);
+  gst_object_ref (bin);
+  gst_bin_add (GST_BIN (room->pipeline), bin);
+  GstPad *bsrc = gst_element_get_static_pad (bin, "src");
+  gst_pad_add_probe (bsrc, GST_PAD_PROBE_TYPE_BUFFER, on_first_audio, m, NULL);
+  gst_object_unref (bsrc);
+  gst_element_set_state (bin, GST_STATE_PLAYING);
 
-  g_autofree char *feed_name = g_strdup_printf("feed-%s", m->id);
-  GstPad *feed = gst_pad_new(feed_name, GST_PAD_SRC);
-  gst_object_ref_sink(feed);
-  gst_pad_set_query_function(feed, feed_query);
-  GstPad *bsink = gst_element_get_static_pad(bin, "sink");
-  gst_pad_link(feed, bsink);
-  gst_object_unref(bsink);
-  gst_pad_set_active(feed, TRUE);
+  g_autofree char *feed_name = g_strdup_printf ("feed-%s", m->id);
+  GstPad *feed = gst_pad_new (feed_name, GST_PAD_SRC);
+  gst_object_ref_sink (feed);
+  gst_pad_set_query_function (feed, feed_query);
+  GstPad *bsink = gst_element_get_static_pad (bin, "sink");
+  gst_pad_link (feed, bsink);
+  gst_object_unref (bsink);
+  gst_pad_set_active (feed, TRUE);
   /* Sticky events first; the udpsrc thread pushes buffers once the member
    * is in the address table.  The segment matches udpsrc's (TIME from 0). */
-  g_autofree char *stream_id = g_strdup_printf("%s/%s", room->name, m->id);
-  gst_pad_push_event(feed, gst_event_new_stream_start(stream_id));
-  g_autoptr(GstCaps) caps = disco_media_codec_rtp_caps(m->p.codec, m->p.payload_type);
-  gst_pad_push_event(feed, gst_event_new_caps(caps));
+  g_autofree char *stream_id = g_strdup_printf ("%s/%s", room->name, m->id);
+  gst_pad_push_event (feed, gst_event_new_stream_start (stream_id));
+  g_autoptr (GstCaps) caps = disco_media_codec_rtp_caps (m->p.codec, m->p.payload_type);
+  gst_pad_push_event (feed, gst_event_new_caps (caps));
   GstSegment seg;
-  gst_segment_init(&seg, GST_FORMAT_TIME);
-  gst_pad_push_event(feed, gst_event_new_segment(&seg));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_pad_push_event (feed, gst_event_new_segment (&seg));
 
-  g_mutex_lock(&room->lock);
+  g_mutex_lock (&room->lock);
   m->dec_bin = bin;
   m->feed = feed;
-  g_mutex_unlock(&room->lock);
+  g_mutex_unlock (&room->lock);
   return TRUE;
 }
 
 static void
-input_stop(DiscoMediaRoom *room, Member *m)
+input_stop (DiscoMediaRoom *room, Member *m)
 {
-  g_mutex_lock(&room->lock);
-  GstPad *feed = g_steal_pointer(&m->feed);
-  g_mutex_unlock(&room->lock);
+  g_mutex_lock (&room->lock);
+  GstPad *feed = g_steal_pointer (&m->feed);
+  g_mutex_unlock (&room->lock);
   if (feed != NULL)
     {
-      GstPad *peer = gst_pad_get_peer(feed);
+      GstPad *peer = gst_pad_get_peer (feed);
       if (peer != NULL)
         {
-          gst_pad_unlink(feed, peer);
-          gst_object_unref(peer);
+          gst_pad_unlink (feed, peer);
+          gst_object_unref (peer);
         }
-      gst_pad_set_active(feed, FALSE);
-      gst_object_unref(feed);
+      gst_pad_set_active (feed, FALSE);
+      gst_object_unref (feed);
     }
   if (m->dec_bin != NULL)
     {
       /* Upstream stopped first (any blocked push into the mixer returns
        * within a tick), then the mixer pad goes. */
-      gst_element_set_state(m->dec_bin, GST_STATE_NULL);
-      g_mutex_lock(&room->lock);
-      GstPad *msink = g_steal_pointer(&m->mixer_sink);
-      g_mutex_unlock(&room->lock);
+      gst_element_set_state (m->dec_bin, GST_STATE_NULL);
+      g_mutex_lock (&room->lock);
+      GstPad *msink = g_steal_pointer (&m->mixer_sink);
+      g_mutex_unlock (&room->lock);
       if (msink != NULL)
         {
-          gst_element_release_request_pad(room->mixer, msink);
-          gst_object_unref(msink);
+          gst_element_release_request_pad (room->mixer, msink);
+          gst_object_unref (msink);
         }
-      gst_bin_remove(GST_BIN(room->pipeline), m->dec_bin);
-      gst_clear_object(&m->dec_bin);
+      gst_bin_remove (GST_BIN (room->pipeline), m->dec_bin);
+      gst_clear_object (&m->dec_bin);
     }
 }
 
 /* ---------------------------------------------------------------- members */
 
 static void
-params_clear(DiscoMediaParticipantParams *p)
+params_clear (DiscoMediaParticipantParams *p)
 {
-  g_clear_object(&p->remote_rtp);
-  g_clear_object(&p->remote_rtcp);
+  g_clear_object (&p->remote_rtp);
+  g_clear_object (&p->remote_rtcp);
 }
 
 static void
-member_free(Member *m)
+member_free (Member *m)
 {
-  params_clear(&m->p);
-  g_free(m->id);
-  g_free(m);
+  params_clear (&m->p);
+  g_free (m->id);
+  g_free (m);
 }
 
 static gboolean
-params_check(DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantParams *p,
-             GError **error)
+params_check (DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantParams *p,
+              GError **error)
 {
   const char *why = NULL;
   if (id == NULL || *id == '\0')
     why = "empty id";
   else if (p == NULL)
     why = "no parameters";
-  else if (disco_media_codec_to_string(p->codec) == NULL)
+  else if (disco_media_codec_to_string (p->codec) == NULL)
     why = "unknown codec";
   else if (p->payload_type > 127 || (p->payload_type >= 64 && p->payload_type <= 95))
     why = "payload type must be 0..63 or 96..127 (RTCP mux)";
   else if (p->telephone_event_pt < -1 || p->telephone_event_pt > 127
            || p->telephone_event_pt == p->payload_type)
     why = "bad telephone-event payload type";
-  else if (p->remote_rtp == NULL || !G_IS_INET_SOCKET_ADDRESS(p->remote_rtp)
-           || g_inet_socket_address_get_port(p->remote_rtp) == 0)
+  else if (p->remote_rtp == NULL || !G_IS_INET_SOCKET_ADDRESS (p->remote_rtp)
+           || g_inet_socket_address_get_port (p->remote_rtp) == 0)
     why = "remote RTP address missing";
   else if (p->remote_rtcp != NULL
-           && (!G_IS_INET_SOCKET_ADDRESS(p->remote_rtcp)
-               || g_inet_socket_address_get_port(p->remote_rtcp) == 0))
+           && (!G_IS_INET_SOCKET_ADDRESS (p->remote_rtcp)
+               || g_inet_socket_address_get_port (p->remote_rtcp) == 0))
     why = "bad remote RTCP address";
-  else if (!disco_media_codec_ptime_valid(p->codec, p->ptime_ms ? p->ptime_ms : 20))
+  else if (!disco_media_codec_ptime_valid (p->codec, p->ptime_ms ? p->ptime_ms : 20))
     why = "unsupported ptime";
   if (why != NULL)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
-                  "room %s, participant %s: %s", room->name, id ? id : "(null)", why);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
+                   "room %s, participant %s: %s", room->name, id ? id : "(null)", why);
       return FALSE;
     }
   return TRUE;
@@ -678,147 +686,147 @@ params_check(DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantPa
 
 /* Called with room->lock held. */
 static gboolean
-address_taken(DiscoMediaRoom *room, const AddrKey *k, Member *self)
+address_taken (DiscoMediaRoom *room, const AddrKey *k, Member *self)
 {
-  Member *o = g_hash_table_lookup(room->by_addr, k);
+  Member *o = g_hash_table_lookup (room->by_addr, k);
   return o != NULL && o != self;
 }
 
 static void
-member_set_params(Member *m, const DiscoMediaParticipantParams *p)
+member_set_params (Member *m, const DiscoMediaParticipantParams *p)
 {
-  params_clear(&m->p);
+  params_clear (&m->p);
   m->p = *p;
   if (m->p.ptime_ms == 0)
     m->p.ptime_ms = 20;
-  g_object_ref(m->p.remote_rtp);
+  g_object_ref (m->p.remote_rtp);
   if (m->p.remote_rtcp != NULL)
-    g_object_ref(m->p.remote_rtcp);
-  addr_key_init(&m->rtp_key, m->p.remote_rtp);
+    g_object_ref (m->p.remote_rtcp);
+  addr_key_init (&m->rtp_key, m->p.remote_rtp);
   m->has_rtcp_key = m->p.remote_rtcp != NULL;
   if (m->has_rtcp_key)
-    addr_key_init(&m->rtcp_key, m->p.remote_rtcp);
+    addr_key_init (&m->rtcp_key, m->p.remote_rtcp);
 }
 
 /* Called with room->lock held. */
 static void
-member_index(DiscoMediaRoom *room, Member *m)
+member_index (DiscoMediaRoom *room, Member *m)
 {
-  g_hash_table_insert(room->by_addr, &m->rtp_key, m);
-  if (m->has_rtcp_key && !addr_key_equal(&m->rtcp_key, &m->rtp_key))
-    g_hash_table_insert(room->by_addr, &m->rtcp_key, m);
+  g_hash_table_insert (room->by_addr, &m->rtp_key, m);
+  if (m->has_rtcp_key && !addr_key_equal (&m->rtcp_key, &m->rtp_key))
+    g_hash_table_insert (room->by_addr, &m->rtcp_key, m);
 }
 
 /* Called with room->lock held. */
 static void
-member_unindex(DiscoMediaRoom *room, Member *m)
+member_unindex (DiscoMediaRoom *room, Member *m)
 {
-  if (g_hash_table_lookup(room->by_addr, &m->rtp_key) == m)
-    g_hash_table_remove(room->by_addr, &m->rtp_key);
-  if (m->has_rtcp_key && g_hash_table_lookup(room->by_addr, &m->rtcp_key) == m)
-    g_hash_table_remove(room->by_addr, &m->rtcp_key);
+  if (g_hash_table_lookup (room->by_addr, &m->rtp_key) == m)
+    g_hash_table_remove (room->by_addr, &m->rtp_key);
+  if (m->has_rtcp_key && g_hash_table_lookup (room->by_addr, &m->rtcp_key) == m)
+    g_hash_table_remove (room->by_addr, &m->rtcp_key);
 }
 
 static void
-member_detach_output(DiscoMediaRoom *room, Member *m)
+member_detach_output (DiscoMediaRoom *room, Member *m)
 {
-  private_stop(room, m);
-  g_mutex_lock(&room->lock);
+  private_stop (room, m);
+  g_mutex_lock (&room->lock);
   if (m->shared != NULL)
-    g_ptr_array_remove(m->shared->members, m);
+    g_ptr_array_remove (m->shared->members, m);
   m->shared = NULL;
-  g_mutex_unlock(&room->lock);
+  g_mutex_unlock (&room->lock);
 }
 
 static gboolean
-member_attach_output(DiscoMediaRoom *room, Member *m, GError **error)
+member_attach_output (DiscoMediaRoom *room, Member *m, GError **error)
 {
-  Branch *b = shared_branch(room, m->is_leg ? SOURCE_LOCAL : SOURCE_FULL, m->p.codec, m->p.ptime_ms,
-                            m->p.opus_fec, error);
+  Branch *b = shared_branch (room, m->is_leg ? SOURCE_LOCAL : SOURCE_FULL, m->p.codec,
+                             m->p.ptime_ms, m->p.opus_fec, error);
   if (b == NULL)
     return FALSE;
-  g_mutex_lock(&room->lock);
+  g_mutex_lock (&room->lock);
   m->shared = b;
-  g_ptr_array_add(b->members, m);
-  g_mutex_unlock(&room->lock);
-  if (member_wants_private(m))
-    private_start(room, m);
+  g_ptr_array_add (b->members, m);
+  g_mutex_unlock (&room->lock);
+  if (member_wants_private (m))
+    private_start (room, m);
   return TRUE;
 }
 
 static void
-member_remove(DiscoMediaRoom *room, Member *m)
+member_remove (DiscoMediaRoom *room, Member *m)
 {
-  g_mutex_lock(&room->lock);
-  member_unindex(room, m);
-  g_mutex_unlock(&room->lock);
-  member_detach_output(room, m);
-  input_stop(room, m);
-  g_mutex_lock(&room->lock);
-  g_hash_table_steal(room->members, m->id);
-  g_mutex_unlock(&room->lock);
-  member_free(m);
+  g_mutex_lock (&room->lock);
+  member_unindex (room, m);
+  g_mutex_unlock (&room->lock);
+  member_detach_output (room, m);
+  input_stop (room, m);
+  g_mutex_lock (&room->lock);
+  g_hash_table_steal (room->members, m->id);
+  g_mutex_unlock (&room->lock);
+  member_free (m);
 }
 
 static gboolean
-member_add(DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantParams *p,
-           gboolean is_leg, GError **error)
+member_add (DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantParams *p,
+            gboolean is_leg, GError **error)
 {
-  if (!params_check(room, id, p, error))
+  if (!params_check (room, id, p, error))
     return FALSE;
-  Member *m = g_new0(Member, 1);
+  Member *m = g_new0 (Member, 1);
   m->room = room;
-  m->id = g_strdup(id);
+  m->id = g_strdup (id);
   m->is_leg = is_leg;
   m->gain = 1.0;
-  m->ssrc = g_random_int();
-  m->seq = (guint16)g_random_int();
-  m->ts_base = g_random_int();
-  member_set_params(m, p);
+  m->ssrc = g_random_int ();
+  m->seq = (guint16)g_random_int ();
+  m->ts_base = g_random_int ();
+  member_set_params (m, p);
 
-  g_mutex_lock(&room->lock);
-  gboolean exists = g_hash_table_contains(room->members, id);
-  gboolean taken = address_taken(room, &m->rtp_key, NULL)
-                   || (m->has_rtcp_key && address_taken(room, &m->rtcp_key, NULL));
-  g_mutex_unlock(&room->lock);
+  g_mutex_lock (&room->lock);
+  gboolean exists = g_hash_table_contains (room->members, id);
+  gboolean taken = address_taken (room, &m->rtp_key, NULL)
+                   || (m->has_rtcp_key && address_taken (room, &m->rtcp_key, NULL));
+  g_mutex_unlock (&room->lock);
   if (exists || taken)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR,
-                  exists ? DISCO_MEDIA_ROOM_ERROR_EXISTS : DISCO_MEDIA_ROOM_ERROR_INVALID,
-                  exists ? "room %s: %s already present"
-                         : "room %s: remote address of %s already in use",
-                  room->name, id);
-      member_free(m);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR,
+                   exists ? DISCO_MEDIA_ROOM_ERROR_EXISTS : DISCO_MEDIA_ROOM_ERROR_INVALID,
+                   exists ? "room %s: %s already present"
+                          : "room %s: remote address of %s already in use",
+                   room->name, id);
+      member_free (m);
       return FALSE;
     }
-  if (!input_start(room, m, error))
+  if (!input_start (room, m, error))
     {
-      member_free(m);
+      member_free (m);
       return FALSE;
     }
-  g_mutex_lock(&room->lock);
-  g_hash_table_insert(room->members, m->id, m);
-  g_mutex_unlock(&room->lock);
-  if (!member_attach_output(room, m, error))
+  g_mutex_lock (&room->lock);
+  g_hash_table_insert (room->members, m->id, m);
+  g_mutex_unlock (&room->lock);
+  if (!member_attach_output (room, m, error))
     {
-      member_remove(room, m);
+      member_remove (room, m);
       return FALSE;
     }
-  g_mutex_lock(&room->lock);
-  member_index(room, m);
-  g_mutex_unlock(&room->lock);
+  g_mutex_lock (&room->lock);
+  member_index (room, m);
+  g_mutex_unlock (&room->lock);
   return TRUE;
 }
 
 static Member *
-member_lookup(DiscoMediaRoom *room, const char *id, gboolean is_leg, GError **error)
+member_lookup (DiscoMediaRoom *room, const char *id, gboolean is_leg, GError **error)
 {
-  Member *m = id ? g_hash_table_lookup(room->members, id) : NULL;
+  Member *m = id ? g_hash_table_lookup (room->members, id) : NULL;
   if (m == NULL || m->is_leg != is_leg)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_NOT_FOUND,
-                  "room %s: no %s %s", room->name, is_leg ? "cascade leg" : "participant",
-                  id ? id : "(null)");
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_NOT_FOUND,
+                   "room %s: no %s %s", room->name, is_leg ? "cascade leg" : "participant",
+                   id ? id : "(null)");
       return NULL;
     }
   return m;
@@ -827,17 +835,17 @@ member_lookup(DiscoMediaRoom *room, const char *id, gboolean is_leg, GError **er
 /* --------------------------------------------------------------- bus */
 
 static Member *
-member_by_mixer_pad(DiscoMediaRoom *room, const char *pad_name)
+member_by_mixer_pad (DiscoMediaRoom *room, const char *pad_name)
 {
   GHashTableIter it;
   gpointer v;
-  g_hash_table_iter_init(&it, room->members);
-  while (g_hash_table_iter_next(&it, NULL, &v))
+  g_hash_table_iter_init (&it, room->members);
+  while (g_hash_table_iter_next (&it, NULL, &v))
     {
       Member *m = v;
-      GstPad *msink = member_mixer_pad(room, m);
-      gboolean match = msink != NULL && g_strcmp0(GST_PAD_NAME(msink), pad_name) == 0;
-      g_clear_object(&msink);
+      GstPad *msink = member_mixer_pad (room, m);
+      gboolean match = msink != NULL && g_strcmp0 (GST_PAD_NAME (msink), pad_name) == 0;
+      g_clear_object (&msink);
       if (match)
         return m;
     }
@@ -845,41 +853,41 @@ member_by_mixer_pad(DiscoMediaRoom *room, const char *pad_name)
 }
 
 static gboolean
-on_bus(GstBus *bus, GstMessage *msg, gpointer data)
+on_bus (GstBus *bus, GstMessage *msg, gpointer data)
 {
   DiscoMediaRoom *room = data;
-  switch (GST_MESSAGE_TYPE(msg))
+  switch (GST_MESSAGE_TYPE (msg))
     {
       case GST_MESSAGE_ELEMENT:
         {
-          const GstStructure *s = gst_message_get_structure(msg);
-          if (!gst_structure_has_name(s, DISCO_MIXER_TALKER_MESSAGE))
+          const GstStructure *s = gst_message_get_structure (msg);
+          if (!gst_structure_has_name (s, DISCO_MIXER_TALKER_MESSAGE))
             break;
-          const char *pad = gst_structure_get_string(s, "pad");
+          const char *pad = gst_structure_get_string (s, "pad");
           gboolean talking = FALSE;
-          gst_structure_get_boolean(s, "talking", &talking);
-          Member *m = pad ? member_by_mixer_pad(room, pad) : NULL;
+          gst_structure_get_boolean (s, "talking", &talking);
+          Member *m = pad ? member_by_mixer_pad (room, pad) : NULL;
           if (m == NULL || m->is_leg)
             break;
           m->talking = talking;
-          if (member_wants_private(m))
-            private_start(room, m);
+          if (member_wants_private (m))
+            private_start (room, m);
           else
-            private_stop(room, m);
+            private_stop (room, m);
           break;
         }
       case GST_MESSAGE_ERROR:
       case GST_MESSAGE_WARNING:
         {
-          g_autoptr(GError) err = NULL;
+          g_autoptr (GError) err = NULL;
           g_autofree char *dbg = NULL;
-          if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
-            gst_message_parse_error(msg, &err, &dbg);
+          if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+            gst_message_parse_error (msg, &err, &dbg);
           else
-            gst_message_parse_warning(msg, &err, &dbg);
+            gst_message_parse_warning (msg, &err, &dbg);
           /* One participant's broken stream must not end the room. */
-          g_message("room %s: %s from %s: %s", room->name, GST_MESSAGE_TYPE_NAME(msg),
-                    GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message);
+          g_message ("room %s: %s from %s: %s", room->name, GST_MESSAGE_TYPE_NAME (msg),
+                     GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message);
           break;
         }
       default:
@@ -891,147 +899,153 @@ on_bus(GstBus *bus, GstMessage *msg, gpointer data)
 /* ------------------------------------------------------------ public API */
 
 DiscoMediaRoom *
-disco_media_room_new(const char *name, const char *bind_address, GError **error)
+disco_media_room_new (const char *name, const char *bind_address, GError **error)
 {
-  g_return_val_if_fail(name != NULL, NULL);
-  g_return_val_if_fail(bind_address != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (bind_address != NULL, NULL);
 
-  if (!gst_init_check(NULL, NULL, error) || !disco_mixer_plugin_register(error))
+  if (!gst_init_check (NULL, NULL, error) || !disco_mixer_plugin_register (error))
     return NULL;
-  g_autoptr(GInetAddress) ia = g_inet_address_new_from_string(bind_address);
+  g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (bind_address);
   if (ia == NULL)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
-                  "room %s: bind address '%s' is not a numeric IP address", name, bind_address);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
+                   "room %s: bind address '%s' is not a numeric IP address", name, bind_address);
       return NULL;
     }
-  g_autoptr(GSocket) sock = g_socket_new(g_inet_address_get_family(ia), G_SOCKET_TYPE_DATAGRAM,
-                                         G_SOCKET_PROTOCOL_UDP, error);
+  g_autoptr (GSocket) sock = g_socket_new (g_inet_address_get_family (ia), G_SOCKET_TYPE_DATAGRAM,
+                                           G_SOCKET_PROTOCOL_UDP, error);
   if (sock == NULL)
     return NULL;
-  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new(ia, 0);
-  if (!g_socket_bind(sock, sa, FALSE, error))
+  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (ia, 0);
+  if (!g_socket_bind (sock, sa, FALSE, error))
     return NULL;
-  g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, error);
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (sock, error);
   if (local == NULL)
     return NULL;
 
-  GstElement *udpsrc = gst_element_factory_make("udpsrc", NULL);
-  GstElement *fsink = gst_element_factory_make("fakesink", NULL);
-  GstElement *mixer = gst_element_factory_make_full(
+  GstElement *udpsrc = gst_element_factory_make ("udpsrc", NULL);
+  GstElement *fsink = gst_element_factory_make ("fakesink", NULL);
+  GstElement *mixer = gst_element_factory_make_full (
       "discomixer", "force-live", TRUE, "ignore-inactive-pads", TRUE, "min-upstream-latency",
       (guint64)(JITTER_MS + 20) * GST_MSECOND, NULL);
-  GstElement *tee = gst_element_factory_make("tee", "tee_full");
+  GstElement *tee = gst_element_factory_make ("tee", "tee_full");
   if (!udpsrc || !fsink || !mixer || !tee)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_MISSING_PLUGIN,
-                  "room %s: udpsrc, fakesink, discomixer or tee missing", name);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_MISSING_PLUGIN,
+                   "room %s: udpsrc, fakesink, discomixer or tee missing", name);
       GstElement *all[] = { udpsrc, fsink, mixer, tee };
-      for (guint i = 0; i < G_N_ELEMENTS(all); i++)
+      for (guint i = 0; i < G_N_ELEMENTS (all); i++)
         if (all[i])
-          gst_object_unref(gst_object_ref_sink(all[i]));
+          gst_object_unref (gst_object_ref_sink (all[i]));
       return NULL;
     }
 
-  DiscoMediaRoom *room = g_new0(DiscoMediaRoom, 1);
-  room->name = g_strdup(name);
-  room->socket = g_steal_pointer(&sock);
-  room->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
-  g_mutex_init(&room->lock);
-  room->members = g_hash_table_new(g_str_hash, g_str_equal);
-  room->by_addr = g_hash_table_new(addr_key_hash, addr_key_equal);
-  room->branches = g_ptr_array_new();
-  room->pipeline = gst_pipeline_new(name);
+  DiscoMediaRoom *room = g_new0 (DiscoMediaRoom, 1);
+  room->name = g_strdup (name);
+  room->socket = g_steal_pointer (&sock);
+  room->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  g_mutex_init (&room->lock);
+  room->members = g_hash_table_new (g_str_hash, g_str_equal);
+  room->by_addr = g_hash_table_new (addr_key_hash, addr_key_equal);
+  room->branches = g_ptr_array_new ();
+  room->pipeline = gst_pipeline_new (name);
   room->udpsrc = udpsrc;
   room->mixer = mixer;
   room->tee_full = tee;
 
   /* Large receive buffer: one socket carries every participant. */
-  g_object_set(udpsrc, "socket", room->socket, "close-socket", FALSE, "buffer-size",
-               4 * 1024 * 1024, NULL);
-  g_object_set(fsink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
-  g_object_set(tee, "allow-not-linked", TRUE, NULL);
-  gst_bin_add_many(GST_BIN(room->pipeline), udpsrc, fsink, mixer, tee, NULL);
-  gst_element_link(udpsrc, fsink);
-  gst_element_link_pads(mixer, "src", tee, "sink");
-  GstPad *usrc = gst_element_get_static_pad(udpsrc, "src");
-  gst_pad_add_probe(usrc, GST_PAD_PROBE_TYPE_BUFFER, on_udp_packet, room, NULL);
-  gst_object_unref(usrc);
+  g_object_set (udpsrc, "socket", room->socket, "close-socket", FALSE, "buffer-size",
+                4 * 1024 * 1024, NULL);
+  g_object_set (fsink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add_many (GST_BIN (room->pipeline), udpsrc, fsink, mixer, tee, NULL);
+  gst_element_link (udpsrc, fsink);
+  gst_element_link_pads (mixer, "src", tee, "sink");
+  GstPad *usrc = gst_element_get_static_pad (udpsrc, "src");
+  gst_pad_add_probe (usrc, GST_PAD_PROBE_TYPE_BUFFER, on_udp_packet, room, NULL);
+  gst_object_unref (usrc);
 
-  GstBus *bus = gst_element_get_bus(room->pipeline);
-  room->bus_watch = gst_bus_add_watch(bus, on_bus, room);
-  gst_object_unref(bus);
+  GstBus *bus = gst_element_get_bus (room->pipeline);
+  room->bus_watch = gst_bus_add_watch (bus, on_bus, room);
+  gst_object_unref (bus);
 
-  if (gst_element_set_state(room->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+  /* Elements added later are set PLAYING directly (the room never pauses):
+   * syncing them with a pipeline still completing its own change to
+   * PLAYING left a first participant's branches in PAUSED now and then.
+   * For the same reason wait here until the pipeline is really PLAYING. */
+  if (gst_element_set_state (room->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE
+      || gst_element_get_state (room->pipeline, NULL, NULL, 5 * GST_SECOND)
+             == GST_STATE_CHANGE_FAILURE)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
-                  "room %s: pipeline refused to play", name);
-      disco_media_room_free(room);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
+                   "room %s: pipeline refused to play", name);
+      disco_media_room_free (room);
       return NULL;
     }
   return room;
 }
 
 void
-disco_media_room_free(DiscoMediaRoom *room)
+disco_media_room_free (DiscoMediaRoom *room)
 {
   if (room == NULL)
     return;
-  GList *ms = g_hash_table_get_values(room->members);
+  GList *ms = g_hash_table_get_values (room->members);
   for (GList *l = ms; l; l = l->next)
-    member_remove(room, l->data);
-  g_list_free(ms);
-  gst_element_set_state(room->pipeline, GST_STATE_NULL);
+    member_remove (room, l->data);
+  g_list_free (ms);
+  gst_element_set_state (room->pipeline, GST_STATE_NULL);
   for (guint i = 0; i < room->branches->len; i++)
-    branch_free(room, g_ptr_array_index(room->branches, i));
-  g_ptr_array_unref(room->branches);
+    branch_free (room, g_ptr_array_index (room->branches, i));
+  g_ptr_array_unref (room->branches);
   if (room->bus_watch)
-    g_source_remove(room->bus_watch);
-  gst_object_unref(room->pipeline);
-  g_hash_table_unref(room->members);
-  g_hash_table_unref(room->by_addr);
-  g_socket_close(room->socket, NULL);
-  g_object_unref(room->socket);
-  g_mutex_clear(&room->lock);
-  g_free(room->name);
-  g_free(room);
+    g_source_remove (room->bus_watch);
+  gst_object_unref (room->pipeline);
+  g_hash_table_unref (room->members);
+  g_hash_table_unref (room->by_addr);
+  g_socket_close (room->socket, NULL);
+  g_object_unref (room->socket);
+  g_mutex_clear (&room->lock);
+  g_free (room->name);
+  g_free (room);
 }
 
 const char *
-disco_media_room_get_name(DiscoMediaRoom *room)
+disco_media_room_get_name (DiscoMediaRoom *room)
 {
-  g_return_val_if_fail(room != NULL, NULL);
+  g_return_val_if_fail (room != NULL, NULL);
   return room->name;
 }
 
 guint16
-disco_media_room_get_rtp_port(DiscoMediaRoom *room)
+disco_media_room_get_rtp_port (DiscoMediaRoom *room)
 {
-  g_return_val_if_fail(room != NULL, 0);
+  g_return_val_if_fail (room != NULL, 0);
   return room->port;
 }
 
 guint16
-disco_media_room_get_cascade_port(DiscoMediaRoom *room)
+disco_media_room_get_cascade_port (DiscoMediaRoom *room)
 {
-  return disco_media_room_get_rtp_port(room);
+  return disco_media_room_get_rtp_port (room);
 }
 
 gboolean
-disco_media_room_add_participant(DiscoMediaRoom *room, const char *id,
-                                 const DiscoMediaParticipantParams *p, GError **error)
+disco_media_room_add_participant (DiscoMediaRoom *room, const char *id,
+                                  const DiscoMediaParticipantParams *p, GError **error)
 {
-  g_return_val_if_fail(room != NULL, FALSE);
-  return member_add(room, id, p, FALSE, error);
+  g_return_val_if_fail (room != NULL, FALSE);
+  return member_add (room, id, p, FALSE, error);
 }
 
 gboolean
-disco_media_room_update_participant(DiscoMediaRoom *room, const char *id,
-                                    const DiscoMediaParticipantParams *p, GError **error)
+disco_media_room_update_participant (DiscoMediaRoom *room, const char *id,
+                                     const DiscoMediaParticipantParams *p, GError **error)
 {
-  g_return_val_if_fail(room != NULL, FALSE);
-  Member *m = member_lookup(room, id, FALSE, error);
-  if (m == NULL || !params_check(room, id, p, error))
+  g_return_val_if_fail (room != NULL, FALSE);
+  Member *m = member_lookup (room, id, FALSE, error);
+  if (m == NULL || !params_check (room, id, p, error))
     return FALSE;
   DiscoMediaParticipantParams old = m->p;
   guint ptime = p->ptime_ms ? p->ptime_ms : 20;
@@ -1041,122 +1055,122 @@ disco_media_room_update_participant(DiscoMediaRoom *room, const char *id,
       = old.codec != p->codec || old.ptime_ms != ptime || old.opus_fec != p->opus_fec;
 
   AddrKey k;
-  addr_key_init(&k, p->remote_rtp);
-  g_mutex_lock(&room->lock);
-  gboolean taken = address_taken(room, &k, m);
+  addr_key_init (&k, p->remote_rtp);
+  g_mutex_lock (&room->lock);
+  gboolean taken = address_taken (room, &k, m);
   if (!taken && p->remote_rtcp)
     {
-      addr_key_init(&k, p->remote_rtcp);
-      taken = address_taken(room, &k, m);
+      addr_key_init (&k, p->remote_rtcp);
+      taken = address_taken (room, &k, m);
     }
-  g_mutex_unlock(&room->lock);
+  g_mutex_unlock (&room->lock);
   if (taken)
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
-                  "room %s: remote address of %s already in use", room->name, id);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
+                   "room %s: remote address of %s already in use", room->name, id);
       return FALSE;
     }
   if (new_output)
-    member_detach_output(room, m);
+    member_detach_output (room, m);
   if (new_input)
-    input_stop(room, m);
-  g_mutex_lock(&room->lock);
-  member_unindex(room, m);
-  member_set_params(m, p);
-  member_index(room, m);
-  g_mutex_unlock(&room->lock);
-  if (new_input && !input_start(room, m, error))
+    input_stop (room, m);
+  g_mutex_lock (&room->lock);
+  member_unindex (room, m);
+  member_set_params (m, p);
+  member_index (room, m);
+  g_mutex_unlock (&room->lock);
+  if (new_input && !input_start (room, m, error))
     {
-      member_remove(room, m);
+      member_remove (room, m);
       return FALSE;
     }
-  if (new_output && !member_attach_output(room, m, error))
+  if (new_output && !member_attach_output (room, m, error))
     {
-      member_remove(room, m);
+      member_remove (room, m);
       return FALSE;
     }
   if (!m->p.send)
-    private_stop(room, m);
-  else if (member_wants_private(m))
-    private_start(room, m);
+    private_stop (room, m);
+  else if (member_wants_private (m))
+    private_start (room, m);
   return TRUE;
 }
 
 void
-disco_media_room_remove_participant(DiscoMediaRoom *room, const char *id)
+disco_media_room_remove_participant (DiscoMediaRoom *room, const char *id)
 {
-  g_return_if_fail(room != NULL);
-  Member *m = member_lookup(room, id, FALSE, NULL);
+  g_return_if_fail (room != NULL);
+  Member *m = member_lookup (room, id, FALSE, NULL);
   if (m != NULL)
-    member_remove(room, m);
+    member_remove (room, m);
 }
 
 gboolean
-disco_media_room_has_participant(DiscoMediaRoom *room, const char *id)
+disco_media_room_has_participant (DiscoMediaRoom *room, const char *id)
 {
-  g_return_val_if_fail(room != NULL, FALSE);
-  return member_lookup(room, id, FALSE, NULL) != NULL;
+  g_return_val_if_fail (room != NULL, FALSE);
+  return member_lookup (room, id, FALSE, NULL) != NULL;
 }
 
 gboolean
-disco_media_room_set_mute(DiscoMediaRoom *room, const char *id, gboolean mute, GError **error)
+disco_media_room_set_mute (DiscoMediaRoom *room, const char *id, gboolean mute, GError **error)
 {
-  g_return_val_if_fail(room != NULL, FALSE);
-  Member *m = member_lookup(room, id, FALSE, error);
+  g_return_val_if_fail (room != NULL, FALSE);
+  Member *m = member_lookup (room, id, FALSE, error);
   if (m == NULL)
     return FALSE;
-  g_mutex_lock(&room->lock);
+  g_mutex_lock (&room->lock);
   m->mute = mute;
   if (m->mixer_sink != NULL)
-    g_object_set(m->mixer_sink, "mute", mute, NULL);
-  g_mutex_unlock(&room->lock);
+    g_object_set (m->mixer_sink, "mute", mute, NULL);
+  g_mutex_unlock (&room->lock);
   return TRUE;
 }
 
 gboolean
-disco_media_room_set_deaf(DiscoMediaRoom *room, const char *id, gboolean deaf, GError **error)
+disco_media_room_set_deaf (DiscoMediaRoom *room, const char *id, gboolean deaf, GError **error)
 {
-  g_return_val_if_fail(room != NULL, FALSE);
-  Member *m = member_lookup(room, id, FALSE, error);
+  g_return_val_if_fail (room != NULL, FALSE);
+  Member *m = member_lookup (room, id, FALSE, error);
   if (m == NULL)
     return FALSE;
-  g_mutex_lock(&room->lock);
+  g_mutex_lock (&room->lock);
   m->deaf = deaf;
-  g_mutex_unlock(&room->lock);
+  g_mutex_unlock (&room->lock);
   if (deaf)
-    private_stop(room, m);
-  else if (member_wants_private(m))
-    private_start(room, m);
+    private_stop (room, m);
+  else if (member_wants_private (m))
+    private_start (room, m);
   return TRUE;
 }
 
 gboolean
-disco_media_room_set_gain(DiscoMediaRoom *room, const char *id, gdouble gain, GError **error)
+disco_media_room_set_gain (DiscoMediaRoom *room, const char *id, gdouble gain, GError **error)
 {
-  g_return_val_if_fail(room != NULL, FALSE);
-  Member *m = member_lookup(room, id, FALSE, error);
+  g_return_val_if_fail (room != NULL, FALSE);
+  Member *m = member_lookup (room, id, FALSE, error);
   if (m == NULL)
     return FALSE;
   if (!(gain >= 0.0 && gain <= 10.0))
     {
-      g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
-                  "room %s: gain %g for %s outside 0..10", room->name, gain, id);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
+                   "room %s: gain %g for %s outside 0..10", room->name, gain, id);
       return FALSE;
     }
-  g_mutex_lock(&room->lock);
+  g_mutex_lock (&room->lock);
   m->gain = gain;
   if (m->mixer_sink != NULL)
-    g_object_set(m->mixer_sink, "gain", gain, NULL);
-  g_mutex_unlock(&room->lock);
+    g_object_set (m->mixer_sink, "gain", gain, NULL);
+  g_mutex_unlock (&room->lock);
   return TRUE;
 }
 
 gboolean
-disco_media_room_add_cascade_leg(DiscoMediaRoom *room, const char *peer_id,
-                                 GInetSocketAddress *remote, DiscoMediaCodec codec, guint8 pt,
-                                 GError **error)
+disco_media_room_add_cascade_leg (DiscoMediaRoom *room, const char *peer_id,
+                                  GInetSocketAddress *remote, DiscoMediaCodec codec, guint8 pt,
+                                  GError **error)
 {
-  g_return_val_if_fail(room != NULL, FALSE);
+  g_return_val_if_fail (room != NULL, FALSE);
   DiscoMediaParticipantParams p = {
     .codec = codec,
     .payload_type = pt,
@@ -1167,73 +1181,73 @@ disco_media_room_add_cascade_leg(DiscoMediaRoom *room, const char *peer_id,
     .send = TRUE,
     .recv = TRUE,
   };
-  return member_add(room, peer_id, &p, TRUE, error);
+  return member_add (room, peer_id, &p, TRUE, error);
 }
 
 void
-disco_media_room_remove_cascade_leg(DiscoMediaRoom *room, const char *peer_id)
+disco_media_room_remove_cascade_leg (DiscoMediaRoom *room, const char *peer_id)
 {
-  g_return_if_fail(room != NULL);
-  Member *m = member_lookup(room, peer_id, TRUE, NULL);
+  g_return_if_fail (room != NULL);
+  Member *m = member_lookup (room, peer_id, TRUE, NULL);
   if (m != NULL)
-    member_remove(room, m);
+    member_remove (room, m);
 }
 
 gboolean
-disco_media_room_get_participant_stats(DiscoMediaRoom *room, const char *id,
-                                       DiscoMediaParticipantStats *out)
+disco_media_room_get_participant_stats (DiscoMediaRoom *room, const char *id,
+                                        DiscoMediaParticipantStats *out)
 {
-  g_return_val_if_fail(room != NULL && out != NULL, FALSE);
-  Member *m = id ? g_hash_table_lookup(room->members, id) : NULL;
+  g_return_val_if_fail (room != NULL && out != NULL, FALSE);
+  Member *m = id ? g_hash_table_lookup (room->members, id) : NULL;
   if (m == NULL)
     return FALSE;
-  memset(out, 0, sizeof *out);
-  g_mutex_lock(&room->lock);
+  memset (out, 0, sizeof *out);
+  g_mutex_lock (&room->lock);
   out->packets_in = m->packets_in;
   out->bytes_in = m->bytes_in;
   out->packets_out = m->packets_out;
   out->bytes_out = m->bytes_out;
   out->private_encoder = m->private_active;
-  g_mutex_unlock(&room->lock);
+  g_mutex_unlock (&room->lock);
   out->level_db = -127.0;
   if (m->dec_bin != NULL)
     {
-      GstElement *jb = gst_bin_get_by_name(GST_BIN(m->dec_bin), "jb");
+      GstElement *jb = gst_bin_get_by_name (GST_BIN (m->dec_bin), "jb");
       GstStructure *st = NULL;
       if (jb != NULL)
-        g_object_get(jb, "stats", &st, NULL);
+        g_object_get (jb, "stats", &st, NULL);
       if (st != NULL)
         {
           guint64 pushed = 0, lost = 0, jitter = 0;
-          gst_structure_get_uint64(st, "num-pushed", &pushed);
-          gst_structure_get_uint64(st, "num-lost", &lost);
-          gst_structure_get_uint64(st, "avg-jitter", &jitter);
+          gst_structure_get_uint64 (st, "num-pushed", &pushed);
+          gst_structure_get_uint64 (st, "num-lost", &lost);
+          gst_structure_get_uint64 (st, "avg-jitter", &jitter);
           out->packets_lost = lost;
           out->loss_fraction = pushed + lost ? (gdouble)lost / (gdouble)(pushed + lost) : 0.0;
           out->jitter_ms = (gdouble)jitter / GST_MSECOND;
-          gst_structure_free(st);
+          gst_structure_free (st);
         }
-      g_clear_object(&jb);
+      g_clear_object (&jb);
     }
-  GstPad *msink = member_mixer_pad(room, m);
+  GstPad *msink = member_mixer_pad (room, m);
   if (msink != NULL)
     {
-      g_object_get(msink, "level", &out->level_db, "talking", &out->talking, NULL);
-      gst_object_unref(msink);
+      g_object_get (msink, "level", &out->level_db, "talking", &out->talking, NULL);
+      gst_object_unref (msink);
     }
   return TRUE;
 }
 
 void
-disco_media_room_get_stats(DiscoMediaRoom *room, DiscoMediaRoomStats *out)
+disco_media_room_get_stats (DiscoMediaRoom *room, DiscoMediaRoomStats *out)
 {
-  g_return_if_fail(room != NULL && out != NULL);
-  memset(out, 0, sizeof *out);
-  g_mutex_lock(&room->lock);
+  g_return_if_fail (room != NULL && out != NULL);
+  memset (out, 0, sizeof *out);
+  g_mutex_lock (&room->lock);
   GHashTableIter it;
   gpointer v;
-  g_hash_table_iter_init(&it, room->members);
-  while (g_hash_table_iter_next(&it, NULL, &v))
+  g_hash_table_iter_init (&it, room->members);
+  while (g_hash_table_iter_next (&it, NULL, &v))
     {
       Member *m = v;
       if (m->is_leg)
@@ -1244,8 +1258,8 @@ disco_media_room_get_stats(DiscoMediaRoom *room, DiscoMediaRoomStats *out)
         out->encoders_in_use++;
     }
   for (guint i = 0; i < room->branches->len; i++)
-    if (branch_in_use(g_ptr_array_index(room->branches, i)))
+    if (branch_in_use (g_ptr_array_index (room->branches, i)))
       out->encoders_in_use++;
-  g_mutex_unlock(&room->lock);
-  g_object_get(room->mixer, "tick-overruns", &out->tick_overruns, NULL);
+  g_mutex_unlock (&room->lock);
+  g_object_get (room->mixer, "tick-overruns", &out->tick_overruns, NULL);
 }

@@ -38,6 +38,31 @@ test_status_page_renders (void)
   g_autoptr (DiscoTestDaemon) d = disco_test_daemon_spawn (args, &error);
   g_assert_no_error (error);
 
+  /* A live call, so the conference section has a participant to render. */
+  g_autofree char *sipp = g_find_program_in_path ("sipp");
+  g_autoptr (GSubprocess) caller = NULL;
+  if (sipp)
+    {
+      g_autofree char *cp = g_strdup_printf ("%d", 20000 + g_random_int_range (0, 20000));
+      g_autofree char *p = g_strdup_printf ("%d", 40000 + g_random_int_range (0, 10000));
+      g_autofree char *mp = g_strdup_printf ("%d", 50000 + 2 * g_random_int_range (0, 5000));
+      const char *argv_sipp[] = { sipp, d->sip, "-sn", "uac", "-s", "conference", "-i", "127.0.0.1",
+                                  "-mi", "127.0.0.1", "-ci", "127.0.0.1", "-cp", cp, "-p", p, "-mp", mp,
+                                  "-m", "1", "-d", "30000", "-nostdin", NULL };
+      caller = g_subprocess_newv (argv_sipp, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                 G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+      g_assert_no_error (error);
+      /* Wait until the focus lists the caller. */
+      for (int i = 0; i < 100; i++)
+        {
+          g_autofree char *st = NULL;
+          disco_test_http (d->http, "GET", "/api/status", &st, NULL);
+          if (st && strstr (st, "sip:sipp@"))
+            break;
+          g_usleep (100000);
+        }
+    }
+
   g_autofree char *profile = g_dir_make_tmp ("disco-chromium-XXXXXX", NULL);
   g_autofree char *profile_flag = g_strdup_printf ("--user-data-dir=%s", profile);
   g_autofree char *url = g_strdup_printf ("http://%s/", d->http);
@@ -71,6 +96,17 @@ test_status_page_renders (void)
   g_assert_nonnull (uptime);
   g_assert_true (g_str_has_suffix (uptime, "s"));
   g_assert_null (strstr (dom, "status unavailable"));
+  if (caller)
+    {
+      /* The conference and its participant were rendered from the JSON. */
+      g_assert_nonnull (strstr (dom, "<h3>sip:conference@127.0.0.1</h3>"));
+      g_assert_nonnull (strstr (dom, "data-participant=\"sip:sipp@"));
+      g_assert_nonnull (strstr (dom, "<td>PCMU</td>"));
+      g_autofree char *participants = text_of (dom, "load-participants");
+      g_assert_cmpstr (participants, ==, "1");
+      g_subprocess_force_exit (caller);
+      g_subprocess_wait (caller, NULL, NULL);
+    }
 
   g_assert_cmpint (disco_test_daemon_stop (d, SIGTERM, 5000), ==, 0);
   g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", profile);

@@ -54,8 +54,9 @@ function renderConferences(container, confs) {
     const box = el('div', undefined, 'conference');
     box.append(el('h3', c.uri));
     const parts = c.participants || [];
-    box.append(el('p', parts.length + ' participant(s) here' +
-      (c.foci ? ', ' + c.foci.length + ' focus peer(s)' : ''), 'muted'));
+    const here = parts.filter(p => p.local !== false).length;
+    box.append(el('p', parts.length + ' participant(s), ' + here + ' on this focus' +
+      (c.peers ? ', ' + c.peers.length + ' peer focus(es)' : ''), 'muted'));
     if (parts.length) {
       const table = el('table');
       const head = el('tr');
@@ -64,8 +65,9 @@ function renderConferences(container, confs) {
       for (const p of parts) {
         const tr = el('tr');
         tr.append(el('td', p.uri), el('td', p.codec), el('td', formatDuration(p.duration_seconds || 0)),
-          el('td', p.loss_percent !== undefined ? p.loss_percent.toFixed(1) + ' %' : '—'),
-          el('td', p.talking ? 'yes' : 'no'), el('td', p.focus || 'here'));
+          el('td', typeof p.loss_percent === 'number' ? p.loss_percent.toFixed(1) + ' %' : '—'),
+          el('td', p.talking ? 'yes' : 'no'), el('td', p.local === false ? (p.focus || 'another focus') : 'here'));
+        tr.dataset.participant = p.uri;
         table.append(tr);
       }
       box.append(table);
@@ -89,7 +91,7 @@ function render(s) {
   setText('listen-overlay', s.listen.overlay);
   setText('load-participants', s.load.participants);
   setText('load-capacity', s.load.capacity);
-  setText('load-ratio', (100 * s.load.ratio).toFixed(1) + ' %');
+  setText('load-ratio', typeof s.load.ratio === 'number' ? (100 * s.load.ratio).toFixed(1) + ' %' : '—');
   $('load-meter').value = s.load.ratio;
   renderKV($('overlay-body'), s.overlay);
   renderConferences($('conferences-body'), s.conferences);
