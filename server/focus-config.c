@@ -39,7 +39,6 @@ static const KeySpec key_specs[] = {
   { "overlay", "bootstrap", KEY_STRING_LIST, 0, 0 },
   { "media", "rtp-address", KEY_STRING, 0, 0 },
   { "media", "max-participants", KEY_UINT, 1, 100000 },
-  { "media", "jitter-ms", KEY_UINT, 10, 500 },
 };
 
 static const KeySpec *
@@ -130,7 +129,6 @@ disco_focus_config_new_default (void)
   c->overlay_listen = disco_address_parse ("127.0.0.1:6084", NULL);
   c->rtp_address = g_strdup ("127.0.0.1");
   c->max_participants = 500;
-  c->jitter_ms = 50;
   c->conferences = g_new0 (char *, 2);
   c->conferences[0] = g_strdup ("sip:conference@127.0.0.1");
   return c;
@@ -182,9 +180,8 @@ string_slot (DiscoFocusConfig *c, const char *group, const char *key)
 static guint *
 uint_slot (DiscoFocusConfig *c, const char *key)
 {
-  if (g_str_equal (key, "max-participants"))
-    return &c->max_participants;
-  return &c->jitter_ms;
+  g_assert (g_str_equal (key, "max-participants"));
+  return &c->max_participants;
 }
 
 static char ***

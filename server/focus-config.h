@@ -42,7 +42,6 @@ typedef struct
   /* [media] */
   char *rtp_address;     /* address media sockets bind to */
   guint max_participants;
-  guint jitter_ms;
 
   /* [focus] */
   char **conferences;    /* statically served conference URIs */
