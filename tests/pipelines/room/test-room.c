@@ -385,7 +385,7 @@ test_loss(void)
   add_participant(room, "a", a, DISCO_MEDIA_CODEC_OPUS, 111);
   add_participant(room, "b", b, DISCO_MEDIA_CODEC_OPUS, 111);
   run_for(4000);
-  assert_continuous(b, 3.0, 600, 55.0);
+  assert_continuous(b, 3.0, 600, 40.0);
   DiscoMediaParticipantStats st;
   DiscoRtpGenStats gs;
   g_assert_true(disco_media_room_get_participant_stats(room, "a", &st));
