@@ -189,6 +189,19 @@ test_hold_and_codec_change (void)
   check_daemon_alive_and_stop (d);
 }
 
+/* RFC 4028: the focus confirms and refreshes a session interval, and
+ * refuses one below its Min-SE with 422. */
+static void
+test_session_timer (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *extra[] = { "-s", "conf", "-m", "1", NULL };
+
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "session-timer.xml", 30, 0, extra), ==, 0);
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "session-timer-too-small.xml", 30, 0, extra), ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
 typedef struct
 {
   DiscoTestDaemon *d;
@@ -269,6 +282,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/call/bad-input", test_bad_input);
   g_test_add_func ("/sip/call/capacity-503", test_capacity);
   g_test_add_func ("/sip/call/hold-codec-update", test_hold_and_codec_change);
+  g_test_add_func ("/sip/call/session-timer", test_session_timer);
   g_test_add_func ("/sip/refer/dial-out", test_refer_dial_out);
   g_test_add_func ("/sip/call/replaces", test_replaces);
   return g_test_run ();
