@@ -52,20 +52,13 @@ bind_overlay (DiscoFocus *self, GError **error)
   self->overlay_bound = g_object_ref (disco_reload_node_get_listen_address (self->overlay_node));
   for (char **b = self->config->bootstrap; b && *b; b++)
     {
-      g_autoptr (GSocketConnectable) target = g_network_address_parse (*b, 6084, NULL);
-      GInetAddress *ip = target ? g_inet_address_new_from_string (g_network_address_get_hostname (
-                                      G_NETWORK_ADDRESS (target)))
-                                : NULL;
-      if (ip == NULL)
-        {
-          g_message ("overlay bootstrap %s: not a numeric ADDR:PORT, skipped", *b);
-          continue;
-        }
-      g_autoptr (GSocketAddress) addr =
-          g_inet_socket_address_new (ip, g_network_address_get_port (G_NETWORK_ADDRESS (target)));
-      g_object_unref (ip);
-      disco_reload_node_connect_async (self->overlay_node, addr, DISCO_RELOAD_LINK_TLS, NULL, NULL,
-                                       overlay_bootstrapped, g_strdup (*b));
+      /* The config layer already refused anything but numeric ADDR:PORT. */
+      g_autoptr (GInetSocketAddress) addr = disco_address_parse (*b, NULL);
+      if (addr == NULL)
+        continue;
+      disco_reload_node_connect_async (self->overlay_node, G_SOCKET_ADDRESS (addr),
+                                       DISCO_RELOAD_LINK_TLS, NULL, NULL, overlay_bootstrapped,
+                                       g_strdup (*b));
     }
   return TRUE;
 }
