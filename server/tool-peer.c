@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <json-c/json.h>
 #include <unistd.h>
 
 #include "disco-tool.h"
@@ -64,6 +65,47 @@ bootstrap_free(Bootstrap *b)
   g_free(b);
 }
 
+typedef struct
+{
+  DiscoReloadNode *node;
+  char *path;
+} StatusFile;
+
+/* The peer's state as JSON: identity, link/storage counters and, with
+ * --chord, the routing table (disco_reload_node_chord_to_json). */
+static json_object *
+peer_status(DiscoReloadNode *node)
+{
+  DiscoReloadNodeStats st;
+  disco_reload_node_get_stats(node, &st);
+  json_object *o = json_object_new_object();
+  g_autofree char *hex = disco_reload_node_id_to_hex(disco_reload_node_get_node_id(node));
+  json_object_object_add(o, "node_id", json_object_new_string(hex));
+  json_object_object_add(o, "links", json_object_new_int((int)st.links));
+  json_object_object_add(o, "peers", json_object_new_int((int)st.peers));
+  json_object_object_add(o, "requests_in", json_object_new_int64((gint64)st.requests_in));
+  json_object_object_add(o, "forwarded", json_object_new_int64((gint64)st.forwarded));
+  json_object_object_add(o, "resources", json_object_new_int((int)st.resources));
+  json_object_object_add(o, "values", json_object_new_int((int)st.values));
+  json_object *chord = disco_reload_node_chord_to_json(node);
+  if (chord)
+    json_object_object_add(o, "chord", chord);
+  return o;
+}
+
+static gboolean
+write_status(gpointer user_data)
+{
+  StatusFile *sf = user_data;
+  json_object *o = peer_status(sf->node);
+  g_autoptr(GError) error = NULL;
+  if (!g_file_set_contents(sf->path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), -1,
+                           &error))
+    g_message("--status-file: %s", error->message);
+  json_object_put(o);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_signal(gpointer user_data)
 {
@@ -81,7 +123,15 @@ disco_tool_cmd_peer(int argc, char **argv)
   g_autofree char *keylog = NULL;
   g_auto(GStrv) bootstrap = NULL;
   gboolean plaintext = FALSE;
+  gboolean chord = FALSE;
+  gint stabilize_ms = 0;
+  g_autofree char *status_file = NULL;
   GOptionEntry entries[] = {
+    { "chord", 0, 0, G_OPTION_ARG_NONE, &chord, "Route with CHORD-RELOAD and join the ring", NULL },
+    { "stabilize-ms", 0, 0, G_OPTION_ARG_INT, &stabilize_ms,
+      "Chord stabilization interval (default 5000)", "MS" },
+    { "status-file", 0, 0, G_OPTION_ARG_FILENAME, &status_file,
+      "Rewrite this file with the peer's status JSON every second", "FILE" },
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Overlay address (port 0: any)",
       "ADDR:PORT" },
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "Identity and overlay.xml", "DIR" },
@@ -120,12 +170,20 @@ disco_tool_cmd_peer(int argc, char **argv)
       g_printerr("disco peer: %s\n", error->message);
       return 1;
     }
+  if (stabilize_ms < 0)
+    {
+      g_printerr("disco peer: --stabilize-ms must not be negative\n");
+      return DISCO_TOOL_EXIT_USAGE;
+    }
   DiscoReloadLinkMode mode = plaintext ? DISCO_RELOAD_LINK_PLAINTEXT : DISCO_RELOAD_LINK_TLS;
   DiscoReloadNodeSettings s = {
     .identity = identity,
     .config = config,
     .allow_plaintext = plaintext,
     .keylog_path = keylog,
+    .chord = chord,
+    .chord_first = bootstrap == NULL || bootstrap[0] == NULL,
+    .stabilize_ms = (guint)stabilize_ms,
   };
   g_autoptr(DiscoReloadNode) node = disco_reload_node_new(&s, &error);
   if (node == NULL || !disco_reload_node_listen(node, addr, mode, &error))
@@ -164,9 +222,28 @@ disco_tool_cmd_peer(int argc, char **argv)
           config->instance_name, (int)getpid());
   fflush(stdout);
 
+  StatusFile sf = { .node = node, .path = status_file };
+  guint status_timer = 0;
+  if (status_file)
+    {
+      write_status(&sf);
+      status_timer = g_timeout_add(1000, write_status, &sf);
+    }
+
   g_main_loop_run(loop);
   g_source_remove(sigint);
   g_source_remove(sigterm);
+  if (status_timer)
+    g_source_remove(status_timer);
+  if (chord)
+    {
+      /* RFC 6940 §10.7.3: tell the neighbours and hand the data over, then
+       * give the queued messages a moment to leave. */
+      disco_reload_node_chord_leave(node);
+      gint64 until = g_get_monotonic_time() + 300 * G_TIME_SPAN_MILLISECOND;
+      while (g_get_monotonic_time() < until)
+        g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), TRUE);
+    }
   /* Free the node first: pending bootstrap retries refer to it. */
   g_clear_pointer(&node, disco_reload_node_free);
   /* Let cancelled callbacks run before the Bootstrap structs go. */

@@ -205,7 +205,9 @@ send_pending(Pending *p, GError **error)
       && hdr.destination_list->len > 0)
     {
       DiscoReloadDestination *d = &g_array_index(hdr.destination_list, DiscoReloadDestination, 0);
-      if (d->type == DISCO_RELOAD_DESTINATION_NODE)
+      if (node->chord)
+        link = disco_reload_node_chord_route(node, d, NULL);
+      else if (d->type == DISCO_RELOAD_DESTINATION_NODE)
         link = disco_reload_node_find_link(node, &d->node);
     }
   disco_reload_forwarding_header_clear(&hdr);
@@ -300,8 +302,14 @@ disco_reload_node_request_async(DiscoReloadNode *node, DiscoReloadMessage *reque
       const DiscoReloadDestination *last
           = &g_array_index(req->header.destination_list, DiscoReloadDestination,
                            req->header.destination_list->len - 1);
+      /* CHORD-RELOAD: an Attach or RouteQuery to a Node-ID is answered by
+       * the peer responsible for it (RFC 6940 §10.5, §10.7.4.3), which need
+       * not be that node. */
+      gboolean any_responder = node->chord != NULL
+                               && (req->message_code == DISCO_RELOAD_ATTACH_REQ
+                                   || req->message_code == DISCO_RELOAD_ROUTE_QUERY_REQ);
       if (last->type == DISCO_RELOAD_DESTINATION_NODE
-          && !disco_reload_node_id_is_wildcard(&last->node))
+          && !disco_reload_node_id_is_wildcard(&last->node) && !any_responder)
         {
           p->have_responder = TRUE;
           p->responder = last->node;

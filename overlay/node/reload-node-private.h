@@ -2,6 +2,7 @@
 #pragma once
 
 #include "reload-node.h"
+#include "disco-chord.h"
 #include "reload-storage.h"
 
 /* Bounds a reassembled message (fragments may each be up to
@@ -45,6 +46,18 @@ struct _DiscoReloadNode
   GPtrArray *connecting;       /* GTask* of connect_async still waiting */
   GPtrArray *draining;         /* DiscoReloadLink* flushing a last answer before closing */
   DiscoReloadStorage *storage; /* NULL for clients */
+
+  /* Chord (reload-node-chord.c); chord is NULL when the topology is off. */
+  DiscoChordTable *chord;
+  guint stabilize_ms;
+  guint stabilize_source;
+  guint update_idle;     /* a pending "tell the neighbours" */
+  GHashTable *attaching; /* hex Node-ID -> TRUE: Attach/connect in flight */
+  gboolean joined;
+  gboolean join_started;
+  gboolean chord_first;
+  guint finger_cursor;
+  GCancellable *chord_cancel;
 };
 
 /* reload-node.c */
@@ -59,6 +72,23 @@ DiscoReloadLink *disco_reload_node_find_link(DiscoReloadNode *node, const DiscoR
 void disco_reload_node_adopt_link(DiscoReloadNode *node, DiscoReloadLink *link);
 const DiscoReloadLinkCallbacks *disco_reload_node_link_callbacks(void);
 DiscoReloadLinkContext *disco_reload_node_get_link_context(DiscoReloadNode *node);
+
+/* reload-node-chord.c */
+void disco_reload_node_chord_init(DiscoReloadNode *node, const DiscoReloadNodeSettings *s);
+void disco_reload_node_chord_dispose(DiscoReloadNode *node);  /* stops timers, cancels */
+void disco_reload_node_chord_finalize(DiscoReloadNode *node); /* frees the state */
+/* A link came up / went away (peer Node-ID known). @outbound: we opened it. */
+void disco_reload_node_chord_link_up(DiscoReloadNode *node, DiscoReloadLink *link,
+                                     gboolean outbound);
+void disco_reload_node_chord_link_down(DiscoReloadNode *node, DiscoReloadLink *link);
+/* The link a request for @d should take next, or NULL when this node is
+ * responsible (or runs no Chord).  Never @from. */
+DiscoReloadLink *disco_reload_node_chord_route(DiscoReloadNode *node,
+                                               const DiscoReloadDestination *d,
+                                               DiscoReloadLink *from);
+/* TRUE when a request for @d that came over @from is ours to answer. */
+gboolean disco_reload_node_chord_is_local(DiscoReloadNode *node, const DiscoReloadDestination *d,
+                                          DiscoReloadLink *from);
 
 /* reload-node-client.c */
 void disco_reload_node_client_init(DiscoReloadNode *node);

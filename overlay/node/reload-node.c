@@ -63,7 +63,13 @@ on_link_established(DiscoReloadLink *link, gpointer user_data)
 {
   DiscoReloadNode *node = user_data;
   g_debug("%s established", disco_reload_link_describe(link));
+  gboolean outbound = FALSE;
+  for (guint i = 0; i < node->connecting->len && !outbound; i++)
+    outbound = g_task_get_task_data(node->connecting->pdata[i]) == link;
+  disco_reload_link_ref(link);
   disco_reload_node_client_link_up(node, link);
+  disco_reload_node_chord_link_up(node, link, outbound);
+  disco_reload_link_unref(link);
 }
 
 static void
@@ -74,6 +80,7 @@ on_link_closed(DiscoReloadLink *link, const GError *error, gpointer user_data)
   disco_reload_link_ref(link);
   forget_link(node, link);
   disco_reload_node_client_link_down(node, link, error);
+  disco_reload_node_chord_link_down(node, link);
   disco_reload_link_unref(link);
 }
 
@@ -161,6 +168,12 @@ route_for(DiscoReloadNode *node, const DiscoReloadDestination *d, DiscoReloadLin
   if (d && d->type == DISCO_RELOAD_DESTINATION_NODE && !disco_reload_node_id_is_wildcard(&d->node))
     {
       DiscoReloadLink *l = disco_reload_node_find_link(node, &d->node);
+      if (l)
+        return l;
+    }
+  if (d && node->chord)
+    {
+      DiscoReloadLink *l = disco_reload_node_chord_route(node, d, NULL);
       if (l)
         return l;
     }
@@ -490,8 +503,17 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
           node->stats.dropped++; /* a Resource-ID must be the last entry: drop silently */
           goto out;
         }
-      /* No topology yet: a peer is responsible for every resource it is
+      /* Without Chord a peer is responsible for every resource it is
        * asked about; a client for none. */
+      if (node->chord)
+        {
+          DiscoReloadLink *next = disco_reload_node_chord_route(node, first, link);
+          if (next)
+            {
+              forward(node, data, len, &hdr, header_len, link, next, request);
+              goto out;
+            }
+        }
       if (node->client)
         {
           node->stats.dropped++;
@@ -513,10 +535,21 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
                                          "TTL reached 0");
           goto out;
         }
-      DiscoReloadLink *next = disco_reload_node_find_link(node, &first->node);
+      DiscoReloadLink *next = node->chord && request
+                                  ? disco_reload_node_chord_route(node, first, link)
+                                  : disco_reload_node_find_link(node, &first->node);
       if (next && next != link)
         {
           forward(node, data, len, &hdr, header_len, link, next, request);
+          goto out;
+        }
+      if (request && hdr.destination_list->len == 1
+          && disco_reload_node_chord_is_local(node, first, link))
+        {
+          /* RFC 6940 §10.5: a request for a Node-ID this peer is
+           * responsible for (an Attach to a joining peer's own ID, a
+           * finger target) is answered here. */
+          deliver_locally(node, bytes, &hdr, header_len, link);
           goto out;
         }
       node->stats.dropped++;
@@ -617,6 +650,7 @@ on_link_too_large(DiscoReloadLink *link, GBytes *head, gsize announced, gpointer
   GError *closed = g_error_new(DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_TOO_LARGE,
                                "closed after an oversized message");
   disco_reload_node_client_link_down(node, link, closed);
+  disco_reload_node_chord_link_down(node, link);
   g_error_free(closed);
   disco_reload_link_unref(link);
 }
@@ -647,6 +681,7 @@ check_links(DiscoReloadNode *node, gint64 now)
       disco_reload_link_close(l);
       forget_link(node, l);
       disco_reload_node_client_link_down(node, l, dead);
+      disco_reload_node_chord_link_down(node, l);
       disco_reload_link_unref(l);
       g_error_free(dead);
     }
@@ -685,6 +720,7 @@ disco_reload_node_new(const DiscoReloadNodeSettings *s, GError **error)
   node->draining = g_ptr_array_new_with_free_func((GDestroyNotify)disco_reload_link_unref);
   disco_reload_node_client_init(node);
   disco_reload_node_handlers_init(node);
+  disco_reload_node_chord_init(node, s);
 
   DiscoReloadLinkSettings ls = {
     .identity = node->identity,
@@ -711,6 +747,7 @@ disco_reload_node_free(DiscoReloadNode *node)
     return;
   if (node->housekeeping)
     g_source_remove(node->housekeeping);
+  disco_reload_node_chord_dispose(node);
   g_clear_pointer(&node->listener, disco_reload_listener_free);
   disco_reload_node_client_dispose(node);
   g_clear_pointer(&node->storage, disco_reload_storage_free);
@@ -722,6 +759,7 @@ disco_reload_node_free(DiscoReloadNode *node)
   g_clear_pointer(&node->draining, g_ptr_array_unref);
   g_clear_pointer(&node->answers, g_hash_table_unref);
   g_clear_pointer(&node->handlers, g_hash_table_unref);
+  disco_reload_node_chord_finalize(node);
   g_clear_pointer(&node->reassembler, disco_reload_reassembler_free);
   g_clear_pointer(&node->connecting, g_ptr_array_unref);
   g_clear_pointer(&node->link_ctx, disco_reload_link_context_unref);

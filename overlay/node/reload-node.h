@@ -40,6 +40,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-c/json.h>
 
 #include "reload-config.h"
 #include "reload-identity.h"
@@ -73,6 +74,13 @@ typedef struct
   gboolean allow_plaintext;      /* TEST ONLY: permit plaintext links */
   const char *keylog_path;       /* NSS key log for TLS, or NULL */
   gsize max_message_size;        /* 0: the config's */
+  /* CHORD-RELOAD topology (peers only; off by default).  With it the peer
+   * keeps a DiscoChordTable, routes by it, joins the ring through its first
+   * link, sends Updates every @stabilize_ms (0: 5000) and hands data over on
+   * Join/Leave.  Without it a peer answers for every Resource-ID. */
+  gboolean chord;
+  gboolean chord_first; /* the ring's first peer: joins nobody */
+  guint stabilize_ms;
 } DiscoReloadNodeSettings;
 
 DiscoReloadNode *disco_reload_node_new(const DiscoReloadNodeSettings *settings, GError **error);
@@ -116,6 +124,17 @@ typedef struct
 } DiscoReloadNodeStats;
 
 void disco_reload_node_get_stats(DiscoReloadNode *node, DiscoReloadNodeStats *stats);
+
+/* ---- CHORD-RELOAD ---------------------------------------------------------- */
+
+/* The routing table as JSON (self, predecessors, successors, fingers) plus
+ * "joined"; NULL when the node does not run Chord.  Caller owns it. */
+json_object *disco_reload_node_chord_to_json(DiscoReloadNode *node);
+
+/* Graceful departure (RFC 6940 §10.7.3): Leave to the neighbours and the
+ * stored data to the successor.  Sends are queued; run the main context a
+ * little before freeing the node so they leave.  No-op without Chord. */
+void disco_reload_node_chord_leave(DiscoReloadNode *node);
 
 /* ---- requests ------------------------------------------------------------ */
 

@@ -6,21 +6,21 @@
 static const char *const codec_names[] = { "OPUS", "PCMU", "PCMA", "G722" };
 
 const char *
-disco_media_codec_to_string(DiscoMediaCodec codec)
+disco_media_codec_to_string (DiscoMediaCodec codec)
 {
-  if ((guint)codec >= G_N_ELEMENTS(codec_names))
+  if ((guint)codec >= G_N_ELEMENTS (codec_names))
     return NULL;
   return codec_names[codec];
 }
 
 gboolean
-disco_media_codec_from_string(const char *name, DiscoMediaCodec *codec)
+disco_media_codec_from_string (const char *name, DiscoMediaCodec *codec)
 {
-  g_return_val_if_fail(codec != NULL, FALSE);
+  g_return_val_if_fail (codec != NULL, FALSE);
   if (name == NULL)
     return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS(codec_names); i++)
-    if (g_ascii_strcasecmp(name, codec_names[i]) == 0)
+  for (guint i = 0; i < G_N_ELEMENTS (codec_names); i++)
+    if (g_ascii_strcasecmp (name, codec_names[i]) == 0)
       {
         *codec = (DiscoMediaCodec)i;
         return TRUE;
@@ -29,13 +29,13 @@ disco_media_codec_from_string(const char *name, DiscoMediaCodec *codec)
 }
 
 guint
-disco_media_codec_clock_rate(DiscoMediaCodec codec)
+disco_media_codec_clock_rate (DiscoMediaCodec codec)
 {
   return codec == DISCO_MEDIA_CODEC_OPUS ? 48000 : 8000;
 }
 
 guint
-disco_media_codec_audio_rate(DiscoMediaCodec codec)
+disco_media_codec_audio_rate (DiscoMediaCodec codec)
 {
   switch (codec)
     {
@@ -49,16 +49,16 @@ disco_media_codec_audio_rate(DiscoMediaCodec codec)
 }
 
 GstCaps *
-disco_media_codec_rtp_caps(DiscoMediaCodec codec, guint8 pt)
+disco_media_codec_rtp_caps (DiscoMediaCodec codec, guint8 pt)
 {
-  return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio", "clock-rate",
-                             G_TYPE_INT, (gint)disco_media_codec_clock_rate(codec), "encoding-name",
-                             G_TYPE_STRING, disco_media_codec_to_string(codec), "payload",
-                             G_TYPE_INT, (gint)pt, NULL);
+  return gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio", "clock-rate",
+                              G_TYPE_INT, (gint)disco_media_codec_clock_rate (codec),
+                              "encoding-name", G_TYPE_STRING, disco_media_codec_to_string (codec),
+                              "payload", G_TYPE_INT, (gint)pt, NULL);
 }
 
 gboolean
-disco_media_codec_ptime_valid(DiscoMediaCodec codec, guint ptime_ms)
+disco_media_codec_ptime_valid (DiscoMediaCodec codec, guint ptime_ms)
 {
   if (codec == DISCO_MEDIA_CODEC_OPUS)
     return ptime_ms == 10 || ptime_ms == 20 || ptime_ms == 40 || ptime_ms == 60;
@@ -67,66 +67,66 @@ disco_media_codec_ptime_valid(DiscoMediaCodec codec, guint ptime_ms)
 }
 
 static GstElement *
-make(const char *factory, GError **error)
+make (const char *factory, GError **error)
 {
-  GstElement *e = gst_element_factory_make(factory, NULL);
+  GstElement *e = gst_element_factory_make (factory, NULL);
   if (e == NULL)
-    g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_MISSING_PLUGIN,
-                "GStreamer element '%s' is not installed", factory);
+    g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_MISSING_PLUGIN,
+                 "GStreamer element '%s' is not installed", factory);
   return e;
 }
 
 /* Adds @names' elements to a new bin, links them in order and ghosts the
  * ends.  Elements are made first so a missing one leaks nothing. */
 static GstElement *
-chain_bin(GstElement **elems, guint n, GError **error)
+chain_bin (GstElement **elems, guint n, GError **error)
 {
-  GstElement *bin = gst_bin_new(NULL);
+  GstElement *bin = gst_bin_new (NULL);
   for (guint i = 0; i < n; i++)
-    gst_bin_add(GST_BIN(bin), elems[i]);
+    gst_bin_add (GST_BIN (bin), elems[i]);
   for (guint i = 0; i + 1 < n; i++)
-    if (!gst_element_link(elems[i], elems[i + 1]))
+    if (!gst_element_link (elems[i], elems[i + 1]))
       {
-        g_set_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
-                    "cannot link %s to %s", GST_OBJECT_NAME(elems[i]),
-                    GST_OBJECT_NAME(elems[i + 1]));
-        gst_object_unref(gst_object_ref_sink(bin));
+        g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
+                     "cannot link %s to %s", GST_OBJECT_NAME (elems[i]),
+                     GST_OBJECT_NAME (elems[i + 1]));
+        gst_object_unref (gst_object_ref_sink (bin));
         return NULL;
       }
-  GstPad *sink = gst_element_get_static_pad(elems[0], "sink");
-  GstPad *src = gst_element_get_static_pad(elems[n - 1], "src");
-  gst_element_add_pad(bin, gst_ghost_pad_new("sink", sink));
-  gst_element_add_pad(bin, gst_ghost_pad_new("src", src));
-  gst_object_unref(sink);
-  gst_object_unref(src);
+  GstPad *sink = gst_element_get_static_pad (elems[0], "sink");
+  GstPad *src = gst_element_get_static_pad (elems[n - 1], "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
+  gst_object_unref (sink);
+  gst_object_unref (src);
   return bin;
 }
 
 static GstElement *
-finish(GstElement **elems, guint n, GError **error)
+finish (GstElement **elems, guint n, GError **error)
 {
   for (guint i = 0; i < n; i++)
     if (elems[i] == NULL)
       {
         for (guint j = 0; j < n; j++)
           if (elems[j] != NULL)
-            gst_object_unref(gst_object_ref_sink(elems[j]));
+            gst_object_unref (gst_object_ref_sink (elems[j]));
         return NULL;
       }
-  return chain_bin(elems, n, error);
+  return chain_bin (elems, n, error);
 }
 
 static GstCaps *
-raw_caps(guint rate)
+raw_caps (guint rate)
 {
-  return gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout",
-                             G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, (gint)rate,
-                             "channels", G_TYPE_INT, 1, NULL);
+  return gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout",
+                              G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, (gint)rate,
+                              "channels", G_TYPE_INT, 1, NULL);
 }
 
 GstElement *
-disco_media_codec_decode_bin(DiscoMediaCodec codec, gboolean opus_fec, guint jitter_ms,
-                             guint mix_rate, GError **error)
+disco_media_codec_decode_bin (DiscoMediaCodec codec, gboolean opus_fec, guint jitter_ms,
+                              guint mix_rate, GError **error)
 {
   static const char *const depay[]
       = { "rtpopusdepay", "rtppcmudepay", "rtppcmadepay", "rtpg722depay" };
@@ -134,34 +134,34 @@ disco_media_codec_decode_bin(DiscoMediaCodec codec, gboolean opus_fec, guint jit
   GError *err = NULL;
   GstElement *e[7] = { NULL };
 
-  g_return_val_if_fail((guint)codec < G_N_ELEMENTS(depay), NULL);
-  e[0] = gst_element_factory_make("rtpjitterbuffer", "jb");
+  g_return_val_if_fail ((guint)codec < G_N_ELEMENTS (depay), NULL);
+  e[0] = gst_element_factory_make ("rtpjitterbuffer", "jb");
   if (e[0] == NULL)
-    g_set_error_literal(&err, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_MISSING_PLUGIN,
-                        "GStreamer element 'rtpjitterbuffer' is not installed");
-  e[1] = make(depay[codec], err ? NULL : &err);
-  e[2] = make(dec[codec], err ? NULL : &err);
-  e[3] = make("audioconvert", err ? NULL : &err);
-  e[4] = make("audioresample", err ? NULL : &err);
-  e[5] = make("capsfilter", err ? NULL : &err);
+    g_set_error_literal (&err, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_MISSING_PLUGIN,
+                         "GStreamer element 'rtpjitterbuffer' is not installed");
+  e[1] = make (depay[codec], err ? NULL : &err);
+  e[2] = make (dec[codec], err ? NULL : &err);
+  e[3] = make ("audioconvert", err ? NULL : &err);
+  e[4] = make ("audioresample", err ? NULL : &err);
+  e[5] = make ("capsfilter", err ? NULL : &err);
   if (err != NULL)
     {
-      g_propagate_error(error, err);
-      return finish(e, 6, NULL);
+      g_propagate_error (error, err);
+      return finish (e, 6, NULL);
     }
   /* Conference settings: short buffer, loss events for PLC, and drop late
    * packets instead of stalling after a mute gap with loss. */
-  g_object_set(e[0], "latency", jitter_ms, "do-lost", TRUE, "drop-on-latency", TRUE, NULL);
+  g_object_set (e[0], "latency", jitter_ms, "do-lost", TRUE, "drop-on-latency", TRUE, NULL);
   if (codec == DISCO_MEDIA_CODEC_OPUS)
-    g_object_set(e[2], "plc", TRUE, "use-inband-fec", opus_fec, NULL);
-  g_autoptr(GstCaps) caps = raw_caps(mix_rate);
-  g_object_set(e[5], "caps", caps, NULL);
-  return finish(e, 6, error);
+    g_object_set (e[2], "plc", TRUE, "use-inband-fec", opus_fec, NULL);
+  g_autoptr (GstCaps) caps = raw_caps (mix_rate);
+  g_object_set (e[5], "caps", caps, NULL);
+  return finish (e, 6, error);
 }
 
 GstElement *
-disco_media_codec_encode_bin(DiscoMediaCodec codec, guint ptime_ms, gboolean opus_fec,
-                             gboolean mix_quality, guint mix_rate, GError **error)
+disco_media_codec_encode_bin (DiscoMediaCodec codec, guint ptime_ms, gboolean opus_fec,
+                              gboolean mix_quality, guint mix_rate, GError **error)
 {
   static const char *const enc[] = { "opusenc", "mulawenc", "alawenc", "avenc_g722" };
   static const char *const pay[] = { "rtpopuspay", "rtppcmupay", "rtppcmapay", "rtpg722pay" };
@@ -169,24 +169,24 @@ disco_media_codec_encode_bin(DiscoMediaCodec codec, guint ptime_ms, gboolean opu
   GstElement *e[5] = { NULL };
   guint n = 0;
 
-  g_return_val_if_fail((guint)codec < G_N_ELEMENTS(enc), NULL);
-  guint rate = disco_media_codec_audio_rate(codec);
+  g_return_val_if_fail ((guint)codec < G_N_ELEMENTS (enc), NULL);
+  guint rate = disco_media_codec_audio_rate (codec);
   if (rate != mix_rate)
     {
-      e[n++] = make("audioresample", &err);
-      e[n++] = make("capsfilter", err ? NULL : &err);
+      e[n++] = make ("audioresample", &err);
+      e[n++] = make ("capsfilter", err ? NULL : &err);
     }
-  e[n++] = make(enc[codec], err ? NULL : &err);
-  e[n++] = make(pay[codec], err ? NULL : &err);
+  e[n++] = make (enc[codec], err ? NULL : &err);
+  e[n++] = make (pay[codec], err ? NULL : &err);
   if (err != NULL)
     {
-      g_propagate_error(error, err);
-      return finish(e, n, NULL);
+      g_propagate_error (error, err);
+      return finish (e, n, NULL);
     }
   if (rate != mix_rate)
     {
-      g_autoptr(GstCaps) caps = raw_caps(rate);
-      g_object_set(e[1], "caps", caps, NULL);
+      g_autoptr (GstCaps) caps = raw_caps (rate);
+      g_object_set (e[1], "caps", caps, NULL);
     }
   GstElement *encoder = e[n - 2], *payloader = e[n - 1];
   if (codec == DISCO_MEDIA_CODEC_OPUS)
@@ -194,21 +194,21 @@ disco_media_codec_encode_bin(DiscoMediaCodec codec, guint ptime_ms, gboolean opu
       /* CELT ("generic"), complexity 5, 48 kb/s (64 kb/s on cascade legs):
        * about half the CPU of SILK/voice at 32 kb/s (setup.md 8.2) and
        * several voices keep their levels through two encode generations. */
-      gst_util_set_object_arg(G_OBJECT(encoder), "audio-type", "generic");
-      gst_util_set_object_arg(G_OBJECT(encoder), "frame-size",
-                              ptime_ms == 10   ? "10"
-                              : ptime_ms == 40 ? "40"
-                              : ptime_ms == 60 ? "60"
-                                               : "20");
-      g_object_set(encoder, "complexity", 5, "bitrate", mix_quality ? 64000 : 48000, "inband-fec",
-                   opus_fec, NULL);
+      gst_util_set_object_arg (G_OBJECT (encoder), "audio-type", "generic");
+      gst_util_set_object_arg (G_OBJECT (encoder), "frame-size",
+                               ptime_ms == 10   ? "10"
+                               : ptime_ms == 40 ? "40"
+                               : ptime_ms == 60 ? "60"
+                                                : "20");
+      g_object_set (encoder, "complexity", 5, "bitrate", mix_quality ? 64000 : 48000, "inband-fec",
+                    opus_fec, NULL);
       if (opus_fec)
-        g_object_set(encoder, "packet-loss-percentage", 5, NULL);
+        g_object_set (encoder, "packet-loss-percentage", 5, NULL);
     }
   else
     {
       gint64 ns = (gint64)ptime_ms * GST_MSECOND;
-      g_object_set(payloader, "min-ptime", ns, "max-ptime", ns, NULL);
+      g_object_set (payloader, "min-ptime", ns, "max-ptime", ns, NULL);
     }
-  return finish(e, n, error);
+  return finish (e, n, error);
 }

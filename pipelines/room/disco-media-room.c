@@ -88,6 +88,7 @@ struct _Member
   gboolean private_active, deaf, talking;
 
   guint64 packets_in, bytes_in, packets_out, bytes_out, rtcp_in;
+  guint64 send_errors; /* failed sends (ICMP errors, full socket buffer) */
 };
 
 struct _DiscoMediaRoom
@@ -160,12 +161,7 @@ send_to_member (DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size,
    * rather than mute the listener for good. */
   if (m->sent_any && GST_CLOCK_TIME_IS_VALID (pts) && pts <= m->last_pts
       && m->last_pts - pts < GST_SECOND)
-    {
-      if (g_getenv ("ROOM_DEBUG"))
-        g_printerr ("dedupe %s pts %" GST_TIME_FORMAT " last %" GST_TIME_FORMAT "\n", m->id,
-                    GST_TIME_ARGS (pts), GST_TIME_ARGS (m->last_pts));
-      return;
-    }
+    return;
   memcpy (pkt, data, size);
   guint32 ts = m->ts_base + (guint32)gst_util_uint64_scale (pts, clock_rate, GST_SECOND);
   pkt[1] = (m->sent_any ? (data[1] & 0x80) : 0x80) | (m->p.payload_type & 0x7f);
@@ -194,8 +190,7 @@ send_to_member (DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size,
     }
   else
     {
-      if (g_getenv ("ROOM_DEBUG"))
-        g_printerr ("send to %s failed: %s\n", m->id, err->message);
+      m->send_errors++;
       g_error_free (err);
     }
 }
@@ -225,8 +220,6 @@ on_encoded (GstAppSink *sink, gpointer data)
       if (b->source == SOURCE_MINUS)
         {
           Member *m = b->owner;
-          if (g_getenv ("ROOM_DEBUG") && m && g_random_int_range (0, 50) == 0)
-            g_printerr ("private cb %s pts %" GST_TIME_FORMAT "\n", m->id, GST_TIME_ARGS (pts));
           if (m != NULL && m->p.send && !m->deaf)
             {
               m->private_active = TRUE;
@@ -418,8 +411,6 @@ private_stop (DiscoMediaRoom *room, Member *m)
   Branch *b = m->priv;
   if (b == NULL)
     return;
-  if (g_getenv ("ROOM_DEBUG"))
-    g_printerr ("private_stop %s\n", m->id);
   g_mutex_lock (&room->lock);
   b->owner = NULL;
   m->priv = NULL;
@@ -462,8 +453,6 @@ private_start (DiscoMediaRoom *room, Member *m)
   b->owner = m;
   m->priv = b;
   g_mutex_unlock (&room->lock);
-  if (g_getenv ("ROOM_DEBUG"))
-    g_printerr ("private_start %s %s\n", m->id, name);
 }
 
 /* ------------------------------------------------------------------ input */

@@ -50,8 +50,8 @@
 
 G_BEGIN_DECLS
 
-#define DISCO_MEDIA_ROOM_ERROR (disco_media_room_error_quark())
-GQuark disco_media_room_error_quark(void);
+#define DISCO_MEDIA_ROOM_ERROR (disco_media_room_error_quark ())
+GQuark disco_media_room_error_quark (void);
 
 typedef enum
 {
@@ -71,9 +71,9 @@ typedef enum
 } DiscoMediaCodec;
 
 /* "OPUS", "PCMU", "PCMA", "G722"; NULL for out-of-range values. */
-const char *disco_media_codec_to_string(DiscoMediaCodec codec);
+const char *disco_media_codec_to_string (DiscoMediaCodec codec);
 /* Case-insensitive SDP encoding name -> codec; FALSE if unsupported. */
-gboolean disco_media_codec_from_string(const char *name, DiscoMediaCodec *codec);
+gboolean disco_media_codec_from_string (const char *name, DiscoMediaCodec *codec);
 
 typedef struct
 {
@@ -113,49 +113,49 @@ typedef struct _DiscoMediaRoom DiscoMediaRoom;
 /* Registers the elements it needs, binds the socket (port 0 = ephemeral) on
  * @bind_address (numeric IPv4/IPv6) and sets the pipeline PLAYING.  The
  * mixer ticks even with no participant (idle rooms cost one 20 ms tick). */
-DiscoMediaRoom *disco_media_room_new(const char *name, const char *bind_address, GError **error);
-void disco_media_room_free(DiscoMediaRoom *room);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoMediaRoom, disco_media_room_free)
+DiscoMediaRoom *disco_media_room_new (const char *name, const char *bind_address, GError **error);
+void disco_media_room_free (DiscoMediaRoom *room);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoMediaRoom, disco_media_room_free)
 
-const char *disco_media_room_get_name(DiscoMediaRoom *room);
+const char *disco_media_room_get_name (DiscoMediaRoom *room);
 /* The one shared RTP(+RTCP mux) port for participants and cascade legs. */
-guint16 disco_media_room_get_rtp_port(DiscoMediaRoom *room);
+guint16 disco_media_room_get_rtp_port (DiscoMediaRoom *room);
 /* Same socket as get_rtp_port: cascade legs are demultiplexed by address. */
-guint16 disco_media_room_get_cascade_port(DiscoMediaRoom *room);
+guint16 disco_media_room_get_cascade_port (DiscoMediaRoom *room);
 
 /* @id: caller's key (e.g. the SIP dialog id), copied.  Fails with EXISTS if
  * @id is taken, INVALID if @p is incomplete or its remote address is already
  * used by another participant/leg. */
-gboolean disco_media_room_add_participant(DiscoMediaRoom *room, const char *id,
-                                          const DiscoMediaParticipantParams *p, GError **error);
+gboolean disco_media_room_add_participant (DiscoMediaRoom *room, const char *id,
+                                           const DiscoMediaParticipantParams *p, GError **error);
 /* re-INVITE: hold (send/recv flags), new remote address, codec/PT change.
  * The participant keeps its outgoing SSRC/sequence space. */
-gboolean disco_media_room_update_participant(DiscoMediaRoom *room, const char *id,
-                                             const DiscoMediaParticipantParams *p, GError **error);
+gboolean disco_media_room_update_participant (DiscoMediaRoom *room, const char *id,
+                                              const DiscoMediaParticipantParams *p, GError **error);
 /* No-op for unknown ids. */
-void disco_media_room_remove_participant(DiscoMediaRoom *room, const char *id);
-gboolean disco_media_room_has_participant(DiscoMediaRoom *room, const char *id);
+void disco_media_room_remove_participant (DiscoMediaRoom *room, const char *id);
+gboolean disco_media_room_has_participant (DiscoMediaRoom *room, const char *id);
 
 /* mute: others stop hearing @id; deaf: @id receives no audio; gain: linear
  * input gain 0..10 (1 = unchanged). */
-gboolean disco_media_room_set_mute(DiscoMediaRoom *room, const char *id, gboolean mute,
-                                   GError **error);
-gboolean disco_media_room_set_deaf(DiscoMediaRoom *room, const char *id, gboolean deaf,
-                                   GError **error);
-gboolean disco_media_room_set_gain(DiscoMediaRoom *room, const char *id, gdouble gain,
-                                   GError **error);
+gboolean disco_media_room_set_mute (DiscoMediaRoom *room, const char *id, gboolean mute,
+                                    GError **error);
+gboolean disco_media_room_set_deaf (DiscoMediaRoom *room, const char *id, gboolean deaf,
+                                    GError **error);
+gboolean disco_media_room_set_gain (DiscoMediaRoom *room, const char *id, gdouble gain,
+                                    GError **error);
 
 /* A leg to another focus's room of the same conference.  @remote is the
  * peer room's get_cascade_port() address; the peer must add the symmetric
  * leg with this room's address.  Use the same codec on both sides. */
-gboolean disco_media_room_add_cascade_leg(DiscoMediaRoom *room, const char *peer_id,
-                                          GInetSocketAddress *remote, DiscoMediaCodec codec,
-                                          guint8 payload_type, GError **error);
-void disco_media_room_remove_cascade_leg(DiscoMediaRoom *room, const char *peer_id);
+gboolean disco_media_room_add_cascade_leg (DiscoMediaRoom *room, const char *peer_id,
+                                           GInetSocketAddress *remote, DiscoMediaCodec codec,
+                                           guint8 payload_type, GError **error);
+void disco_media_room_remove_cascade_leg (DiscoMediaRoom *room, const char *peer_id);
 
 /* FALSE (and @out untouched) if @id is unknown. Works for cascade peer ids too. */
-gboolean disco_media_room_get_participant_stats(DiscoMediaRoom *room, const char *id,
-                                                DiscoMediaParticipantStats *out);
-void disco_media_room_get_stats(DiscoMediaRoom *room, DiscoMediaRoomStats *out);
+gboolean disco_media_room_get_participant_stats (DiscoMediaRoom *room, const char *id,
+                                                 DiscoMediaParticipantStats *out);
+void disco_media_room_get_stats (DiscoMediaRoom *room, DiscoMediaRoomStats *out);
 
 G_END_DECLS

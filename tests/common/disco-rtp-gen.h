@@ -39,19 +39,19 @@ typedef struct
 typedef struct _DiscoRtpGen DiscoRtpGen;
 
 /* Binds 127.0.0.1:0 (or ::1 for an IPv6 @remote) and starts PLAYING. */
-DiscoRtpGen *disco_rtp_gen_new(const DiscoRtpGenParams *params, GError **error);
-void disco_rtp_gen_free(DiscoRtpGen *gen);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoRtpGen, disco_rtp_gen_free)
+DiscoRtpGen *disco_rtp_gen_new (const DiscoRtpGenParams *params, GError **error);
+void disco_rtp_gen_free (DiscoRtpGen *gen);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoRtpGen, disco_rtp_gen_free)
 
 /* The address the room sees as source (transfer none). */
-GInetSocketAddress *disco_rtp_gen_get_address(DiscoRtpGen *gen);
+GInetSocketAddress *disco_rtp_gen_get_address (DiscoRtpGen *gen);
 /* Live change of what this participant says (thread-safe). */
-void disco_rtp_gen_set_tone(DiscoRtpGen *gen, gdouble freq, gdouble volume);
+void disco_rtp_gen_set_tone (DiscoRtpGen *gen, gdouble freq, gdouble volume);
 /* Forget everything recorded so far (thread-safe). */
-void disco_rtp_gen_clear(DiscoRtpGen *gen);
+void disco_rtp_gen_clear (DiscoRtpGen *gen);
 /* Copy of the decoded audio received since the last clear (48 kHz mono);
  * returns the number of samples, caller g_free()s *samples. Thread-safe. */
-gsize disco_rtp_gen_get_samples(DiscoRtpGen *gen, gint16 **samples);
-void disco_rtp_gen_get_stats(DiscoRtpGen *gen, DiscoRtpGenStats *stats);
+gsize disco_rtp_gen_get_samples (DiscoRtpGen *gen, gint16 **samples);
+void disco_rtp_gen_get_stats (DiscoRtpGen *gen, DiscoRtpGenStats *stats);
 
 G_END_DECLS

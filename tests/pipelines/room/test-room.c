@@ -12,35 +12,34 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RATE 48000
 
 /* ------------------------------------------------------------ helpers */
 
 static gboolean
-quit_loop(gpointer loop)
+quit_loop (gpointer loop)
 {
-  g_main_loop_quit(loop);
+  g_main_loop_quit (loop);
   return G_SOURCE_REMOVE;
 }
 
 static void
-run_for(guint ms)
+run_for (guint ms)
 {
-  g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-  g_timeout_add(ms, quit_loop, loop);
-  g_main_loop_run(loop);
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_timeout_add (ms, quit_loop, loop);
+  g_main_loop_run (loop);
 }
 
 static double
-tone_db(const gint16 *s, gsize n, double freq)
+tone_db (const gint16 *s, gsize n, double freq)
 {
-  return 10.0 * log10(disco_tone_power(s, n, RATE, freq) + 1e-3);
+  return 10.0 * log10 (disco_tone_power (s, n, RATE, freq) + 1e-3);
 }
 
 static int
-cmp_double(const void *a, const void *b)
+cmp_double (const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -49,33 +48,33 @@ cmp_double(const void *a, const void *b)
 /* Median over 100 ms blocks: robust against a lost-and-concealed packet on
  * a loaded machine, which is not what the level checks are about. */
 static double
-tone_db_median(const gint16 *s, gsize n, double freq)
+tone_db_median (const gint16 *s, gsize n, double freq)
 {
   const gsize block = RATE / 10;
   guint nb = (guint)(n / block);
-  g_assert_cmpuint(nb, >, 0);
-  g_autofree double *v = g_new(double, nb);
+  g_assert_cmpuint (nb, >, 0);
+  g_autofree double *v = g_new (double, nb);
   for (guint i = 0; i < nb; i++)
-    v[i] = tone_db(s + i * block, block, freq);
-  qsort(v, nb, sizeof(double), cmp_double);
+    v[i] = tone_db (s + i * block, block, freq);
+  qsort (v, nb, sizeof (double), cmp_double);
   return v[nb / 2];
 }
 
 static GInetSocketAddress *
-room_address(DiscoMediaRoom *room)
+room_address (DiscoMediaRoom *room)
 {
-  return G_INET_SOCKET_ADDRESS(
-      g_inet_socket_address_new_from_string("127.0.0.1", disco_media_room_get_rtp_port(room)));
+  return G_INET_SOCKET_ADDRESS (
+      g_inet_socket_address_new_from_string ("127.0.0.1", disco_media_room_get_rtp_port (room)));
 }
 
 static DiscoRtpGen *
-gen_new(DiscoMediaRoom *room, guint16 port, const char *codec, guint8 pt, double freq,
-        double volume, guint loss)
+gen_new (DiscoMediaRoom *room, guint16 port, const char *codec, guint8 pt, double freq,
+         double volume, guint loss)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GInetSocketAddress) ra
-      = room ? room_address(room)
-             : G_INET_SOCKET_ADDRESS(g_inet_socket_address_new_from_string("127.0.0.1", port));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetSocketAddress) ra
+      = room ? room_address (room)
+             : G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string ("127.0.0.1", port));
   DiscoRtpGenParams p = { .codec = codec,
                           .payload_type = pt,
                           .freq = freq,
@@ -83,40 +82,40 @@ gen_new(DiscoMediaRoom *room, guint16 port, const char *codec, guint8 pt, double
                           .remote = ra,
                           .loss_percent = loss,
                           .seed = 42 };
-  DiscoRtpGen *g = disco_rtp_gen_new(&p, &error);
-  g_assert_no_error(error);
+  DiscoRtpGen *g = disco_rtp_gen_new (&p, &error);
+  g_assert_no_error (error);
   return g;
 }
 
 static void
-add_participant(DiscoMediaRoom *room, const char *id, DiscoRtpGen *g, DiscoMediaCodec codec,
-                guint8 pt)
+add_participant (DiscoMediaRoom *room, const char *id, DiscoRtpGen *g, DiscoMediaCodec codec,
+                 guint8 pt)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   DiscoMediaParticipantParams p = { .codec = codec,
                                     .payload_type = pt,
                                     .telephone_event_pt = 101,
-                                    .remote_rtp = disco_rtp_gen_get_address(g),
+                                    .remote_rtp = disco_rtp_gen_get_address (g),
                                     .ptime_ms = 20,
                                     .opus_fec = TRUE,
                                     .send = TRUE,
                                     .recv = TRUE };
-  gboolean ok = disco_media_room_add_participant(room, id, &p, &error);
-  g_assert_no_error(error);
-  g_assert_true(ok);
+  gboolean ok = disco_media_room_add_participant (room, id, &p, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
 }
 
 /* The last @seconds of what @g received; fails if less was received. */
 static gint16 *
-tail(DiscoRtpGen *g, double seconds, gsize *n)
+tail (DiscoRtpGen *g, double seconds, gsize *n)
 {
   gint16 *all = NULL;
-  gsize total = disco_rtp_gen_get_samples(g, &all);
+  gsize total = disco_rtp_gen_get_samples (g, &all);
   gsize want = (gsize)(seconds * RATE);
   if (total < want)
-    g_error("only %" G_GSIZE_FORMAT " samples received, wanted %" G_GSIZE_FORMAT, total, want);
-  gint16 *out = g_memdup2(all + (total - want), want * sizeof(gint16));
-  g_free(all);
+    g_error ("only %" G_GSIZE_FORMAT " samples received, wanted %" G_GSIZE_FORMAT, total, want);
+  gint16 *out = g_memdup2 (all + (total - want), want * sizeof (gint16));
+  g_free (all);
   *n = want;
   return out;
 }
@@ -125,428 +124,426 @@ tail(DiscoRtpGen *g, double seconds, gsize *n)
  * each other, and its own tone (if self < nf) at least 20 dB below the
  * quietest other. */
 static void
-assert_hears_others(const char *who, DiscoRtpGen *g, const double *freqs, guint nf, guint self,
-                    double spread_db)
+assert_hears_others (const char *who, DiscoRtpGen *g, const double *freqs, guint nf, guint self,
+                     double spread_db)
 {
   gsize n;
-  g_autofree gint16 *s = tail(g, 1.5, &n);
+  g_autofree gint16 *s = tail (g, 1.5, &n);
   double lo = 1e9, hi = -1e9;
   for (guint i = 0; i < nf; i++)
     {
-      double db = tone_db_median(s, n, freqs[i]);
-      g_test_message("%s hears %.0f Hz at %.1f dB%s", who, freqs[i], db, i == self ? " (own)" : "");
+      double db = tone_db_median (s, n, freqs[i]);
+      g_test_message ("%s hears %.0f Hz at %.1f dB%s", who, freqs[i], db,
+                      i == self ? " (own)" : "");
       if (i == self)
         continue;
-      lo = MIN(lo, db);
-      hi = MAX(hi, db);
+      lo = MIN (lo, db);
+      hi = MAX (hi, db);
     }
-  g_assert_cmpfloat(lo, >, 50.0);           /* every other voice is there */
-  g_assert_cmpfloat(hi - lo, <, spread_db); /* ... exactly once each */
+  g_assert_cmpfloat (lo, >, 50.0);           /* every other voice is there */
+  g_assert_cmpfloat (hi - lo, <, spread_db); /* ... exactly once each */
   if (self < nf)
-    g_assert_cmpfloat(tone_db_median(s, n, freqs[self]), <, lo - 20.0); /* no echo of itself */
+    g_assert_cmpfloat (tone_db_median (s, n, freqs[self]), <, lo - 20.0); /* no echo of itself */
 }
 
 /* Asserts @freq is present in every 100 ms block of the last @seconds. */
 static void
-assert_continuous(DiscoRtpGen *g, double seconds, double freq, double min_db)
+assert_continuous (DiscoRtpGen *g, double seconds, double freq, double min_db)
 {
   gsize n;
-  g_autofree gint16 *s = tail(g, seconds, &n);
+  g_autofree gint16 *s = tail (g, seconds, &n);
   const gsize block = RATE / 10;
   double worst = 1e9;
-  GString *all = g_string_new(NULL);
+  GString *all = g_string_new (NULL);
   for (gsize off = 0; off + block <= n; off += block)
     {
-      double db = tone_db(s + off, block, freq);
-      g_string_append_printf(all, " %.0f", db);
-      worst = MIN(worst, db);
+      double db = tone_db (s + off, block, freq);
+      g_string_append_printf (all, " %.0f", db);
+      worst = MIN (worst, db);
     }
-  g_test_message("%.0f Hz per 100 ms block:%s", freq, all->str);
-  g_string_free(all, TRUE);
-  g_test_message("weakest 100 ms block of %.0f Hz: %.1f dB", freq, worst);
-  g_assert_cmpfloat(worst, >, min_db);
+  g_test_message ("%.0f Hz per 100 ms block:%s", freq, all->str);
+  g_string_free (all, TRUE);
+  g_test_message ("weakest 100 ms block of %.0f Hz: %.1f dB", freq, worst);
+  g_assert_cmpfloat (worst, >, min_db);
 }
 
 /* ------------------------------------------------------------ in-process */
 
 static void
-tones(const char *codec_name, DiscoMediaCodec codec, guint8 pt)
+tones (const char *codec_name, DiscoMediaCodec codec, guint8 pt)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   const double freqs[] = { 440, 660, 1000, 1250 };
-  DiscoRtpGen *g[G_N_ELEMENTS(freqs)];
-  g_autoptr(DiscoMediaRoom) room = disco_media_room_new("tones", "127.0.0.1", &error);
-  g_assert_no_error(error);
+  DiscoRtpGen *g[G_N_ELEMENTS (freqs)];
+  g_autoptr (DiscoMediaRoom) room = disco_media_room_new ("tones", "127.0.0.1", &error);
+  g_assert_no_error (error);
 
-  for (guint i = 0; i < G_N_ELEMENTS(freqs); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (freqs); i++)
     {
-      g_autofree char *id = g_strdup_printf("p%u", i);
-      g[i] = gen_new(room, 0, codec_name, pt, freqs[i], 0.1, 0);
-      add_participant(room, id, g[i], codec, pt);
+      g_autofree char *id = g_strdup_printf ("p%u", i);
+      g[i] = gen_new (room, 0, codec_name, pt, freqs[i], 0.1, 0);
+      add_participant (room, id, g[i], codec, pt);
     }
-  run_for(2500);
-  for (guint i = 0; i < G_N_ELEMENTS(freqs); i++)
+  run_for (2500);
+  for (guint i = 0; i < G_N_ELEMENTS (freqs); i++)
     {
-      g_autofree char *id = g_strdup_printf("p%u", i);
+      g_autofree char *id = g_strdup_printf ("p%u", i);
       DiscoMediaParticipantStats st;
-      g_assert_true(disco_media_room_get_participant_stats(room, id, &st));
-      g_test_message("%s: in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT " private %d talking %d",
-                     id, st.packets_in, st.packets_out, st.private_encoder, st.talking);
-      g_assert_cmpuint(st.packets_in, >, 50);
-      if (st.packets_out < 50 && g_getenv("ROOM_HANG"))
-        {
-          g_printerr("HANG pid %d\n", getpid());
-          g_usleep(100 * G_USEC_PER_SEC);
-        }
-      g_assert_cmpuint(st.packets_out, >, 50);
-      g_assert_true(st.talking);
-      assert_hears_others(id, g[i], freqs, G_N_ELEMENTS(freqs), i, 3.0);
+      g_assert_true (disco_media_room_get_participant_stats (room, id, &st));
+      g_test_message ("%s: in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT
+                      " private %d talking %d",
+                      id, st.packets_in, st.packets_out, st.private_encoder, st.talking);
+      g_assert_cmpuint (st.packets_in, >, 50);
+      g_assert_cmpuint (st.packets_out, >, 50);
+      g_assert_true (st.talking);
+      assert_hears_others (id, g[i], freqs, G_N_ELEMENTS (freqs), i, 3.0);
     }
   DiscoMediaRoomStats rs;
-  disco_media_room_get_stats(room, &rs);
-  g_assert_cmpuint(rs.participants, ==, G_N_ELEMENTS(freqs));
-  for (guint i = 0; i < G_N_ELEMENTS(freqs); i++)
-    disco_rtp_gen_free(g[i]);
+  disco_media_room_get_stats (room, &rs);
+  g_assert_cmpuint (rs.participants, ==, G_N_ELEMENTS (freqs));
+  for (guint i = 0; i < G_N_ELEMENTS (freqs); i++)
+    disco_rtp_gen_free (g[i]);
 }
 
 static void
-test_tones_opus(void)
+test_tones_opus (void)
 {
-  tones("OPUS", DISCO_MEDIA_CODEC_OPUS, 111);
+  tones ("OPUS", DISCO_MEDIA_CODEC_OPUS, 111);
 }
 
 static void
-test_tones_pcmu(void)
+test_tones_pcmu (void)
 {
-  tones("PCMU", DISCO_MEDIA_CODEC_PCMU, 0);
+  tones ("PCMU", DISCO_MEDIA_CODEC_PCMU, 0);
 }
 
 /* Participants with different codecs in one room hear each other.  The
  * G.722 participant only listens: G.722 listeners stay on the shared full
  * mix (see disco-media-room.h), so as a talker it would hear itself. */
 static void
-test_tones_mixed_codecs(void)
+test_tones_mixed_codecs (void)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   const double freqs[] = { 500, 800, 1200, 1500 };
   const char *names[] = { "OPUS", "PCMU", "PCMA", "G722" };
   const DiscoMediaCodec codecs[] = { DISCO_MEDIA_CODEC_OPUS, DISCO_MEDIA_CODEC_PCMU,
                                      DISCO_MEDIA_CODEC_PCMA, DISCO_MEDIA_CODEC_G722 };
   const guint8 pts[] = { 96, 0, 8, 9 };
   DiscoRtpGen *g[4];
-  g_autoptr(DiscoMediaRoom) room = disco_media_room_new("mixed", "127.0.0.1", &error);
-  g_assert_no_error(error);
+  g_autoptr (DiscoMediaRoom) room = disco_media_room_new ("mixed", "127.0.0.1", &error);
+  g_assert_no_error (error);
   for (guint i = 0; i < 4; i++)
     {
-      g_autofree char *id = g_strdup_printf("p%u", i);
-      g[i] = gen_new(room, 0, names[i], pts[i], freqs[i], i == 3 ? 0.0 : 0.1, 0);
-      add_participant(room, id, g[i], codecs[i], pts[i]);
+      g_autofree char *id = g_strdup_printf ("p%u", i);
+      g[i] = gen_new (room, 0, names[i], pts[i], freqs[i], i == 3 ? 0.0 : 0.1, 0);
+      add_participant (room, id, g[i], codecs[i], pts[i]);
     }
-  run_for(2500);
+  run_for (2500);
   for (guint i = 0; i < 4; i++)
     {
       /* G.711/G.722 round trips differ in gain a little more than Opus. */
-      assert_hears_others(names[i], g[i], freqs, 3, i, 4.0);
-      disco_rtp_gen_free(g[i]);
+      assert_hears_others (names[i], g[i], freqs, 3, i, 4.0);
+      disco_rtp_gen_free (g[i]);
     }
 }
 
 static gboolean
-wait_private(DiscoMediaRoom *room, const char *id, gboolean want)
+wait_private (DiscoMediaRoom *room, const char *id, gboolean want)
 {
   for (guint i = 0; i < 100; i++)
     {
       DiscoMediaParticipantStats st;
-      g_assert_true(disco_media_room_get_participant_stats(room, id, &st));
+      g_assert_true (disco_media_room_get_participant_stats (room, id, &st));
       if (st.private_encoder == want)
         return TRUE;
-      run_for(50);
+      run_for (50);
     }
   return FALSE;
 }
 
 static void
-test_talker_gating(void)
+test_talker_gating (void)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   const double freqs[] = { 300, 500, 700, 900, 1100 };
-  DiscoRtpGen *g[G_N_ELEMENTS(freqs)];
+  DiscoRtpGen *g[G_N_ELEMENTS (freqs)];
   DiscoMediaRoomStats rs;
-  g_autoptr(DiscoMediaRoom) room = disco_media_room_new("gating", "127.0.0.1", &error);
-  g_assert_no_error(error);
-  for (guint i = 0; i < G_N_ELEMENTS(freqs); i++)
+  g_autoptr (DiscoMediaRoom) room = disco_media_room_new ("gating", "127.0.0.1", &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (freqs); i++)
     {
-      g_autofree char *id = g_strdup_printf("p%u", i);
-      g[i] = gen_new(room, 0, "OPUS", 111, freqs[i], 0.0, 0);
-      add_participant(room, id, g[i], DISCO_MEDIA_CODEC_OPUS, 111);
+      g_autofree char *id = g_strdup_printf ("p%u", i);
+      g[i] = gen_new (room, 0, "OPUS", 111, freqs[i], 0.0, 0);
+      add_participant (room, id, g[i], DISCO_MEDIA_CODEC_OPUS, 111);
     }
-  run_for(1500);
+  run_for (1500);
   /* All silent: five listeners, one encoder. */
-  disco_media_room_get_stats(room, &rs);
-  g_assert_cmpuint(rs.encoders_in_use, ==, 1);
+  disco_media_room_get_stats (room, &rs);
+  g_assert_cmpuint (rs.encoders_in_use, ==, 1);
 
-  disco_rtp_gen_set_tone(g[0], freqs[0], 0.2);
-  g_assert_true(wait_private(room, "p0", TRUE));
-  disco_media_room_get_stats(room, &rs);
-  g_assert_cmpuint(rs.encoders_in_use, ==, 2);
-  run_for(300);
-  disco_rtp_gen_clear(g[0]);
-  disco_rtp_gen_clear(g[1]);
-  run_for(1200);
+  disco_rtp_gen_set_tone (g[0], freqs[0], 0.2);
+  g_assert_true (wait_private (room, "p0", TRUE));
+  disco_media_room_get_stats (room, &rs);
+  g_assert_cmpuint (rs.encoders_in_use, ==, 2);
+  run_for (300);
+  disco_rtp_gen_clear (g[0]);
+  disco_rtp_gen_clear (g[1]);
+  run_for (1200);
   {
     gsize n;
-    g_autofree gint16 *own = tail(g[0], 1.0, &n);
-    g_autofree gint16 *other = tail(g[1], 1.0, &n);
-    double heard_by_other = tone_db(other, n, freqs[0]);
-    double heard_by_self = tone_db(own, n, freqs[0]);
-    g_test_message("talker tone: listener %.1f dB, talker itself %.1f dB", heard_by_other,
-                   heard_by_self);
-    g_assert_cmpfloat(heard_by_other, >, 50.0);
-    g_assert_cmpfloat(heard_by_self, <, heard_by_other - 25.0);
+    g_autofree gint16 *own = tail (g[0], 1.0, &n);
+    g_autofree gint16 *other = tail (g[1], 1.0, &n);
+    double heard_by_other = tone_db (other, n, freqs[0]);
+    double heard_by_self = tone_db (own, n, freqs[0]);
+    g_test_message ("talker tone: listener %.1f dB, talker itself %.1f dB", heard_by_other,
+                    heard_by_self);
+    g_assert_cmpfloat (heard_by_other, >, 50.0);
+    g_assert_cmpfloat (heard_by_self, <, heard_by_other - 25.0);
   }
 
   /* A second talker gets its own private encode too. */
-  disco_rtp_gen_set_tone(g[2], freqs[2], 0.2);
-  g_assert_true(wait_private(room, "p2", TRUE));
-  disco_media_room_get_stats(room, &rs);
-  g_assert_cmpuint(rs.encoders_in_use, ==, 3);
+  disco_rtp_gen_set_tone (g[2], freqs[2], 0.2);
+  g_assert_true (wait_private (room, "p2", TRUE));
+  disco_media_room_get_stats (room, &rs);
+  g_assert_cmpuint (rs.encoders_in_use, ==, 3);
 
-  disco_rtp_gen_set_tone(g[0], freqs[0], 0.0);
-  disco_rtp_gen_set_tone(g[2], freqs[2], 0.0);
-  g_assert_true(wait_private(room, "p0", FALSE));
-  g_assert_true(wait_private(room, "p2", FALSE));
-  run_for(300);
-  disco_media_room_get_stats(room, &rs);
-  g_assert_cmpuint(rs.encoders_in_use, ==, 1);
+  disco_rtp_gen_set_tone (g[0], freqs[0], 0.0);
+  disco_rtp_gen_set_tone (g[2], freqs[2], 0.0);
+  g_assert_true (wait_private (room, "p0", FALSE));
+  g_assert_true (wait_private (room, "p2", FALSE));
+  run_for (300);
+  disco_media_room_get_stats (room, &rs);
+  g_assert_cmpuint (rs.encoders_in_use, ==, 1);
 
   /* Switching encoders is invisible at RTP level. */
-  for (guint i = 0; i < G_N_ELEMENTS(freqs); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (freqs); i++)
     {
       DiscoRtpGenStats gs;
-      disco_rtp_gen_get_stats(g[i], &gs);
-      g_test_message("p%u: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
-                     " seq gaps, %" G_GUINT64_FORMAT " ssrc changes",
-                     i, gs.packets, gs.seq_gaps, gs.ssrc_changes);
-      g_assert_cmpuint(gs.packets, >, 100);
-      g_assert_cmpuint(gs.seq_gaps, ==, 0);
-      g_assert_cmpuint(gs.ssrc_changes, ==, 0);
-      disco_rtp_gen_free(g[i]);
+      disco_rtp_gen_get_stats (g[i], &gs);
+      g_test_message ("p%u: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
+                      " seq gaps, %" G_GUINT64_FORMAT " ssrc changes",
+                      i, gs.packets, gs.seq_gaps, gs.ssrc_changes);
+      g_assert_cmpuint (gs.packets, >, 100);
+      g_assert_cmpuint (gs.seq_gaps, ==, 0);
+      g_assert_cmpuint (gs.ssrc_changes, ==, 0);
+      disco_rtp_gen_free (g[i]);
     }
 }
 
 static void
-test_churn(void)
+test_churn (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DiscoMediaRoom) room = disco_media_room_new("churn", "127.0.0.1", &error);
-  g_assert_no_error(error);
-  g_autoptr(DiscoRtpGen) a = gen_new(room, 0, "OPUS", 111, 440, 0.2, 0);
-  g_autoptr(DiscoRtpGen) b = gen_new(room, 0, "OPUS", 111, 880, 0.2, 0);
-  g_autoptr(DiscoRtpGen) c = gen_new(room, 0, "PCMU", 0, 1300, 0.2, 0);
-  add_participant(room, "a", a, DISCO_MEDIA_CODEC_OPUS, 111);
-  add_participant(room, "b", b, DISCO_MEDIA_CODEC_OPUS, 111);
-  run_for(1000);
-  disco_rtp_gen_clear(a);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoMediaRoom) room = disco_media_room_new ("churn", "127.0.0.1", &error);
+  g_assert_no_error (error);
+  g_autoptr (DiscoRtpGen) a = gen_new (room, 0, "OPUS", 111, 440, 0.2, 0);
+  g_autoptr (DiscoRtpGen) b = gen_new (room, 0, "OPUS", 111, 880, 0.2, 0);
+  g_autoptr (DiscoRtpGen) c = gen_new (room, 0, "PCMU", 0, 1300, 0.2, 0);
+  add_participant (room, "a", a, DISCO_MEDIA_CODEC_OPUS, 111);
+  add_participant (room, "b", b, DISCO_MEDIA_CODEC_OPUS, 111);
+  run_for (1000);
+  disco_rtp_gen_clear (a);
   DiscoRtpGenStats before, after;
-  disco_rtp_gen_get_stats(a, &before);
+  disco_rtp_gen_get_stats (a, &before);
 
-  gint64 t0 = g_get_monotonic_time();
+  gint64 t0 = g_get_monotonic_time ();
   for (guint i = 0; i < 200; i++)
     {
-      g_autofree char *id = g_strdup_printf("churn%u", i);
-      add_participant(room, id, c, i % 2 ? DISCO_MEDIA_CODEC_PCMU : DISCO_MEDIA_CODEC_OPUS,
-                      i % 2 ? 0 : 111);
-      run_for(i % 10 == 0 ? 60 : 5);
-      disco_media_room_remove_participant(room, id);
-      g_assert_false(disco_media_room_has_participant(room, id));
+      g_autofree char *id = g_strdup_printf ("churn%u", i);
+      add_participant (room, id, c, i % 2 ? DISCO_MEDIA_CODEC_PCMU : DISCO_MEDIA_CODEC_OPUS,
+                       i % 2 ? 0 : 111);
+      run_for (i % 10 == 0 ? 60 : 5);
+      disco_media_room_remove_participant (room, id);
+      g_assert_false (disco_media_room_has_participant (room, id));
     }
-  double secs = (g_get_monotonic_time() - t0) / 1e6;
-  g_test_message("200 add/remove cycles in %.2f s", secs);
-  run_for(500);
-  disco_rtp_gen_get_stats(a, &after);
-  g_test_message("a: longest gap between packets %" G_GINT64_FORMAT " ms", after.max_gap_us / 1000);
+  double secs = (g_get_monotonic_time () - t0) / 1e6;
+  g_test_message ("200 add/remove cycles in %.2f s", secs);
+  run_for (500);
+  disco_rtp_gen_get_stats (a, &after);
+  g_test_message ("a: longest gap between packets %" G_GINT64_FORMAT " ms",
+                  after.max_gap_us / 1000);
   DiscoMediaRoomStats rs;
-  disco_media_room_get_stats(room, &rs);
-  g_assert_cmpuint(rs.participants, ==, 2);
+  disco_media_room_get_stats (room, &rs);
+  g_assert_cmpuint (rs.participants, ==, 2);
   /* Mixer kept ticking (~50 packets/s) and b stayed audible throughout. */
-  g_assert_cmpuint(after.packets - before.packets, >, (guint64)(secs * 40));
-  g_assert_cmpuint(after.seq_gaps, ==, 0);
-  assert_continuous(a, MIN(secs, 5.0), 880, 50.0);
+  g_assert_cmpuint (after.packets - before.packets, >, (guint64)(secs * 40));
+  g_assert_cmpuint (after.seq_gaps, ==, 0);
+  assert_continuous (a, MIN (secs, 5.0), 880, 50.0);
 }
 
 static void
-test_loss(void)
+test_loss (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DiscoMediaRoom) room = disco_media_room_new("loss", "127.0.0.1", &error);
-  g_assert_no_error(error);
-  g_autoptr(DiscoRtpGen) a = gen_new(room, 0, "OPUS", 111, 600, 0.2, 5);
-  g_autoptr(DiscoRtpGen) b = gen_new(room, 0, "OPUS", 111, 1000, 0.0, 0);
-  add_participant(room, "a", a, DISCO_MEDIA_CODEC_OPUS, 111);
-  add_participant(room, "b", b, DISCO_MEDIA_CODEC_OPUS, 111);
-  run_for(4000);
-  assert_continuous(b, 3.0, 600, 40.0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoMediaRoom) room = disco_media_room_new ("loss", "127.0.0.1", &error);
+  g_assert_no_error (error);
+  g_autoptr (DiscoRtpGen) a = gen_new (room, 0, "OPUS", 111, 600, 0.2, 5);
+  g_autoptr (DiscoRtpGen) b = gen_new (room, 0, "OPUS", 111, 1000, 0.0, 0);
+  add_participant (room, "a", a, DISCO_MEDIA_CODEC_OPUS, 111);
+  add_participant (room, "b", b, DISCO_MEDIA_CODEC_OPUS, 111);
+  run_for (5000);
+  assert_continuous (b, 3.0, 600, 40.0);
   DiscoMediaParticipantStats st;
   DiscoRtpGenStats gs;
-  g_assert_true(disco_media_room_get_participant_stats(room, "a", &st));
-  disco_rtp_gen_get_stats(a, &gs);
-  g_test_message("generator dropped %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                 "; room counted %" G_GUINT64_FORMAT " lost, fraction %.3f",
-                 gs.dropped, gs.dropped + gs.sent, st.packets_lost, st.loss_fraction);
-  g_assert_cmpuint(gs.dropped, >, 0);
-  g_assert_cmpuint(st.packets_lost, >, 0);
-  g_assert_cmpfloat(st.loss_fraction, >, 0.01);
-  g_assert_cmpfloat(st.loss_fraction, <, 0.2);
+  g_assert_true (disco_media_room_get_participant_stats (room, "a", &st));
+  disco_rtp_gen_get_stats (a, &gs);
+  g_test_message ("generator dropped %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                  "; room counted %" G_GUINT64_FORMAT " lost, fraction %.3f",
+                  gs.dropped, gs.dropped + gs.sent, st.packets_lost, st.loss_fraction);
+  g_assert_cmpuint (gs.dropped, >, 0);
+  g_assert_cmpuint (st.packets_lost, >, 0);
+  g_assert_cmpfloat (st.loss_fraction, >, 0.01);
+  g_assert_cmpfloat (st.loss_fraction, <, 0.2);
 }
 
 /* Level of @freq in the last second @g received. */
 static double
-heard_db(DiscoRtpGen *g, double freq)
+heard_db (DiscoRtpGen *g, double freq)
 {
   gsize n;
-  g_autofree gint16 *s = tail(g, 1.0, &n);
-  return tone_db_median(s, n, freq);
+  g_autofree gint16 *s = tail (g, 1.0, &n);
+  return tone_db_median (s, n, freq);
 }
 
 static guint64
-packets_received(DiscoRtpGen *g)
+packets_received (DiscoRtpGen *g)
 {
   DiscoRtpGenStats st;
-  disco_rtp_gen_get_stats(g, &st);
+  disco_rtp_gen_get_stats (g, &st);
   return st.packets;
 }
 
 /* mute, gain, deaf, hold (send=FALSE) and recv=FALSE via update. */
 static void
-test_controls(void)
+test_controls (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DiscoMediaRoom) room = disco_media_room_new("controls", "127.0.0.1", &error);
-  g_assert_no_error(error);
-  g_autoptr(DiscoRtpGen) a = gen_new(room, 0, "PCMU", 0, 500, 0.1, 0);
-  g_autoptr(DiscoRtpGen) b = gen_new(room, 0, "PCMU", 0, 900, 0.1, 0);
-  g_autoptr(DiscoRtpGen) c = gen_new(room, 0, "PCMU", 0, 1300, 0.0, 0);
-  add_participant(room, "a", a, DISCO_MEDIA_CODEC_PCMU, 0);
-  add_participant(room, "b", b, DISCO_MEDIA_CODEC_PCMU, 0);
-  add_participant(room, "c", c, DISCO_MEDIA_CODEC_PCMU, 0);
-  run_for(1500);
-  double full = heard_db(c, 500);
-  g_assert_cmpfloat(full, >, 60.0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoMediaRoom) room = disco_media_room_new ("controls", "127.0.0.1", &error);
+  g_assert_no_error (error);
+  g_autoptr (DiscoRtpGen) a = gen_new (room, 0, "PCMU", 0, 500, 0.1, 0);
+  g_autoptr (DiscoRtpGen) b = gen_new (room, 0, "PCMU", 0, 900, 0.1, 0);
+  g_autoptr (DiscoRtpGen) c = gen_new (room, 0, "PCMU", 0, 1300, 0.0, 0);
+  add_participant (room, "a", a, DISCO_MEDIA_CODEC_PCMU, 0);
+  add_participant (room, "b", b, DISCO_MEDIA_CODEC_PCMU, 0);
+  add_participant (room, "c", c, DISCO_MEDIA_CODEC_PCMU, 0);
+  run_for (1500);
+  double full = heard_db (c, 500);
+  g_assert_cmpfloat (full, >, 60.0);
 
-  g_assert_true(disco_media_room_set_mute(room, "a", TRUE, &error));
-  run_for(1200);
-  g_assert_cmpfloat(heard_db(c, 500), <, full - 30.0);
-  g_assert_cmpfloat(heard_db(c, 900), >, 60.0);
-  g_assert_true(disco_media_room_set_mute(room, "a", FALSE, &error));
-  g_assert_true(disco_media_room_set_gain(room, "a", 0.5, &error));
-  run_for(1200);
-  double half = heard_db(c, 500);
-  g_test_message("a at gain 1: %.1f dB, at gain 0.5: %.1f dB", full, half);
-  g_assert_cmpfloat(fabs(half - (full - 6.02)), <, 1.5);
+  g_assert_true (disco_media_room_set_mute (room, "a", TRUE, &error));
+  run_for (1200);
+  g_assert_cmpfloat (heard_db (c, 500), <, full - 30.0);
+  g_assert_cmpfloat (heard_db (c, 900), >, 60.0);
+  g_assert_true (disco_media_room_set_mute (room, "a", FALSE, &error));
+  g_assert_true (disco_media_room_set_gain (room, "a", 0.5, &error));
+  run_for (1200);
+  double half = heard_db (c, 500);
+  g_test_message ("a at gain 1: %.1f dB, at gain 0.5: %.1f dB", full, half);
+  g_assert_cmpfloat (fabs (half - (full - 6.02)), <, 1.5);
 
   /* deaf: c gets nothing more, but is still heard */
-  g_assert_true(disco_media_room_set_deaf(room, "c", TRUE, &error));
-  run_for(300);
-  guint64 before = packets_received(c);
-  run_for(800);
-  g_assert_cmpuint(packets_received(c), ==, before);
-  g_assert_true(disco_media_room_set_deaf(room, "c", FALSE, &error));
-  run_for(500);
-  g_assert_cmpuint(packets_received(c), >, before);
+  g_assert_true (disco_media_room_set_deaf (room, "c", TRUE, &error));
+  run_for (300);
+  guint64 before = packets_received (c);
+  run_for (800);
+  g_assert_cmpuint (packets_received (c), ==, before);
+  g_assert_true (disco_media_room_set_deaf (room, "c", FALSE, &error));
+  run_for (500);
+  g_assert_cmpuint (packets_received (c), >, before);
 
   /* hold (a=sendonly from the participant: the room must not send) and
    * recv=FALSE (the room ignores what b sends) */
   DiscoMediaParticipantParams p = { .codec = DISCO_MEDIA_CODEC_PCMU,
                                     .payload_type = 0,
                                     .telephone_event_pt = -1,
-                                    .remote_rtp = disco_rtp_gen_get_address(b),
+                                    .remote_rtp = disco_rtp_gen_get_address (b),
                                     .send = FALSE,
                                     .recv = FALSE };
-  g_assert_true(disco_media_room_update_participant(room, "b", &p, &error));
-  g_assert_no_error(error);
-  run_for(300);
-  before = packets_received(b);
-  disco_rtp_gen_clear(c);
-  run_for(1200);
-  g_assert_cmpuint(packets_received(b), ==, before);
-  g_assert_cmpfloat(heard_db(c, 900), <, 30.0);
+  g_assert_true (disco_media_room_update_participant (room, "b", &p, &error));
+  g_assert_no_error (error);
+  run_for (300);
+  before = packets_received (b);
+  disco_rtp_gen_clear (c);
+  run_for (1200);
+  g_assert_cmpuint (packets_received (b), ==, before);
+  g_assert_cmpfloat (heard_db (c, 900), <, 30.0);
   p.send = p.recv = TRUE;
-  g_assert_true(disco_media_room_update_participant(room, "b", &p, &error));
-  run_for(1200);
-  g_assert_cmpfloat(heard_db(c, 900), >, 60.0);
+  g_assert_true (disco_media_room_update_participant (room, "b", &p, &error));
+  run_for (1200);
+  g_assert_cmpfloat (heard_db (c, 900), >, 60.0);
   DiscoRtpGenStats st;
-  disco_rtp_gen_get_stats(b, &st);
+  disco_rtp_gen_get_stats (b, &st);
   /* the room's sequence space for b carried on across the hold */
-  g_assert_cmpuint(st.seq_gaps, ==, 0);
-  g_assert_cmpuint(st.ssrc_changes, ==, 0);
+  g_assert_cmpuint (st.seq_gaps, ==, 0);
+  g_assert_cmpuint (st.ssrc_changes, ==, 0);
 }
 
 static void
-test_bad_input(void)
+test_bad_input (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_assert_null(disco_media_room_new("bad", "not-an-ip", &error));
-  g_assert_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
-  g_clear_error(&error);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (disco_media_room_new ("bad", "not-an-ip", &error));
+  g_assert_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
+  g_clear_error (&error);
 
-  g_autoptr(DiscoMediaRoom) room = disco_media_room_new("bad", "127.0.0.1", &error);
-  g_assert_no_error(error);
-  g_autoptr(GInetSocketAddress) addr
-      = G_INET_SOCKET_ADDRESS(g_inet_socket_address_new_from_string("127.0.0.1", 9));
+  g_autoptr (DiscoMediaRoom) room = disco_media_room_new ("bad", "127.0.0.1", &error);
+  g_assert_no_error (error);
+  g_autoptr (GInetSocketAddress) addr
+      = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string ("127.0.0.1", 9));
   DiscoMediaParticipantParams p = { .codec = DISCO_MEDIA_CODEC_OPUS,
                                     .payload_type = 72,
                                     .telephone_event_pt = -1,
                                     .remote_rtp = addr,
                                     .send = TRUE,
                                     .recv = TRUE };
-  g_assert_false(disco_media_room_add_participant(room, "x", &p, &error));
-  g_assert_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
-  g_clear_error(&error);
+  g_assert_false (disco_media_room_add_participant (room, "x", &p, &error));
+  g_assert_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
+  g_clear_error (&error);
   p.payload_type = 111;
   p.ptime_ms = 30;
-  g_assert_false(disco_media_room_add_participant(room, "x", &p, &error));
-  g_assert_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
-  g_clear_error(&error);
+  g_assert_false (disco_media_room_add_participant (room, "x", &p, &error));
+  g_assert_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
+  g_clear_error (&error);
   p.ptime_ms = 20;
   p.codec = (DiscoMediaCodec)42;
-  g_assert_false(disco_media_room_add_participant(room, "x", &p, &error));
-  g_clear_error(&error);
+  g_assert_false (disco_media_room_add_participant (room, "x", &p, &error));
+  g_clear_error (&error);
   p.codec = DISCO_MEDIA_CODEC_OPUS;
-  g_assert_true(disco_media_room_add_participant(room, "x", &p, &error));
-  g_assert_false(disco_media_room_add_participant(room, "x", &p, &error));
-  g_assert_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_EXISTS);
-  g_clear_error(&error);
-  g_assert_false(disco_media_room_add_participant(room, "y", &p, &error));
-  g_assert_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
-  g_clear_error(&error);
-  g_assert_false(disco_media_room_set_mute(room, "nobody", TRUE, &error));
-  g_assert_error(error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_NOT_FOUND);
-  g_clear_error(&error);
-  g_assert_false(disco_media_room_set_gain(room, "x", 11.0, &error));
-  g_clear_error(&error);
+  g_assert_true (disco_media_room_add_participant (room, "x", &p, &error));
+  g_assert_false (disco_media_room_add_participant (room, "x", &p, &error));
+  g_assert_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (disco_media_room_add_participant (room, "y", &p, &error));
+  g_assert_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (disco_media_room_set_mute (room, "nobody", TRUE, &error));
+  g_assert_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (disco_media_room_set_gain (room, "x", 11.0, &error));
+  g_clear_error (&error);
 
   /* Garbage datagrams at the shared port, from a participant's address and
    * from strangers, change nothing. */
-  g_autoptr(GSocket) s
-      = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
-  g_assert_no_error(error);
-  g_autoptr(GInetSocketAddress) ra = room_address(room);
+  g_autoptr (GSocket) s
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_autoptr (GInetSocketAddress) ra = room_address (room);
   guint8 junk[200];
   for (guint i = 0; i < 500; i++)
     {
       for (guint j = 0; j < sizeof junk; j++)
-        junk[j] = (guint8)g_random_int();
+        junk[j] = (guint8)g_random_int ();
       if (i % 2)
         junk[0] = 0x80; /* looks like RTP v2 */
-      g_socket_send_to(s, G_SOCKET_ADDRESS(ra), (const char *)junk, 1 + i % sizeof junk, NULL,
-                       NULL);
+      g_socket_send_to (s, G_SOCKET_ADDRESS (ra), (const char *)junk, 1 + i % sizeof junk, NULL,
+                        NULL);
     }
-  run_for(300);
+  run_for (300);
   DiscoMediaRoomStats rs;
-  disco_media_room_get_stats(room, &rs);
-  g_assert_cmpuint(rs.participants, ==, 1);
-  disco_media_room_remove_participant(room, "x");
-  disco_media_room_remove_participant(room, "x");
+  disco_media_room_get_stats (room, &rs);
+  g_assert_cmpuint (rs.participants, ==, 1);
+  disco_media_room_remove_participant (room, "x");
+  disco_media_room_remove_participant (room, "x");
 }
 
 /* ------------------------------------------------------------ cascade */
@@ -560,67 +557,67 @@ typedef struct
 } Peer;
 
 static char *
-peer_line(Peer *p)
+peer_line (Peer *p)
 {
-  g_autoptr(GError) error = NULL;
-  char *line = g_data_input_stream_read_line(p->out, NULL, NULL, &error);
-  g_assert_no_error(error);
-  g_assert_nonnull(line);
+  g_autoptr (GError) error = NULL;
+  char *line = g_data_input_stream_read_line (p->out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
   return line;
 }
 
 static Peer *
-peer_spawn(const char *name)
+peer_spawn (const char *name)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *self = g_file_read_link("/proc/self/exe", &error);
-  g_assert_no_error(error);
-  Peer *p = g_new0(Peer, 1);
-  p->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-                             self, "--room-peer", name, NULL);
-  g_assert_no_error(error);
-  p->out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(p->proc));
-  p->in = g_subprocess_get_stdin_pipe(p->proc);
-  g_autofree char *ready = peer_line(p);
-  g_assert_true(g_str_has_prefix(ready, "ready "));
-  p->port = (guint16)g_ascii_strtoull(ready + 6, NULL, 10);
-  g_assert_cmpuint(p->port, >, 0);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", &error);
+  g_assert_no_error (error);
+  Peer *p = g_new0 (Peer, 1);
+  p->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                              &error, self, "--room-peer", name, NULL);
+  g_assert_no_error (error);
+  p->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p->proc));
+  p->in = g_subprocess_get_stdin_pipe (p->proc);
+  g_autofree char *ready = peer_line (p);
+  g_assert_true (g_str_has_prefix (ready, "ready "));
+  p->port = (guint16)g_ascii_strtoull (ready + 6, NULL, 10);
+  g_assert_cmpuint (p->port, >, 0);
   return p;
 }
 
-G_GNUC_PRINTF(2, 3)
+G_GNUC_PRINTF (2, 3)
 static void
-peer_cmd(Peer *p, const char *fmt, ...)
+peer_cmd (Peer *p, const char *fmt, ...)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   va_list ap;
-  va_start(ap, fmt);
-  g_autofree char *cmd = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  g_autofree char *line = g_strconcat(cmd, "\n", NULL);
-  g_output_stream_write_all(p->in, line, strlen(line), NULL, NULL, &error);
-  g_assert_no_error(error);
-  g_autofree char *reply = peer_line(p);
-  if (g_strcmp0(reply, "ok") != 0)
-    g_error("peer refused '%s': %s", cmd, reply);
+  va_start (ap, fmt);
+  g_autofree char *cmd = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_autofree char *line = g_strconcat (cmd, "\n", NULL);
+  g_output_stream_write_all (p->in, line, strlen (line), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *reply = peer_line (p);
+  if (g_strcmp0 (reply, "ok") != 0)
+    g_error ("peer refused '%s': %s", cmd, reply);
 }
 
 static void
-peer_free(Peer *p)
+peer_free (Peer *p)
 {
-  g_autoptr(GError) error = NULL;
-  g_output_stream_write_all(p->in, "q\n", 2, NULL, NULL, NULL);
-  g_subprocess_wait_check(p->proc, NULL, &error);
-  g_assert_no_error(error); /* exit 0: also means ASan found no leak in the peer */
-  g_object_unref(p->out);
-  g_object_unref(p->proc);
-  g_free(p);
+  g_autoptr (GError) error = NULL;
+  g_output_stream_write_all (p->in, "q\n", 2, NULL, NULL, NULL);
+  g_subprocess_wait_check (p->proc, NULL, &error);
+  g_assert_no_error (error); /* exit 0: also means ASan found no leak in the peer */
+  g_object_unref (p->out);
+  g_object_unref (p->proc);
+  g_free (p);
 }
 
 /* @nrooms rooms in separate processes, full mesh of cascade legs, two
  * participants per room. */
 static void
-cascade(guint nrooms, const char *codec_name, guint8 pt)
+cascade (guint nrooms, const char *codec_name, guint8 pt)
 {
   const double freqs[] = { 300, 500, 700, 900, 1100, 1300 };
   Peer *peers[3];
@@ -629,44 +626,44 @@ cascade(guint nrooms, const char *codec_name, guint8 pt)
 
   for (guint r = 0; r < nrooms; r++)
     {
-      g_autofree char *name = g_strdup_printf("room%u", r);
-      peers[r] = peer_spawn(name);
+      g_autofree char *name = g_strdup_printf ("room%u", r);
+      peers[r] = peer_spawn (name);
     }
   for (guint i = 0; i < np; i++)
     {
       Peer *p = peers[i / 2];
       /* 0.05: five voices stay below the mixers' limiter knee (-6 dBov). */
-      g[i] = gen_new(NULL, p->port, codec_name, pt, freqs[i], 0.05, 0);
-      peer_cmd(p, "p p%u %s %u %u", i, codec_name, pt,
-               g_inet_socket_address_get_port(disco_rtp_gen_get_address(g[i])));
+      g[i] = gen_new (NULL, p->port, codec_name, pt, freqs[i], 0.05, 0);
+      peer_cmd (p, "p p%u %s %u %u", i, codec_name, pt,
+                g_inet_socket_address_get_port (disco_rtp_gen_get_address (g[i])));
     }
   for (guint a = 0; a < nrooms; a++)
     for (guint b = 0; b < nrooms; b++)
       if (a != b)
-        peer_cmd(peers[a], "l room%u OPUS 100 %u", b, peers[b]->port);
-  run_for(4000);
+        peer_cmd (peers[a], "l room%u OPUS 100 %u", b, peers[b]->port);
+  run_for (4000);
   for (guint i = 0; i < np; i++)
     {
-      g_autofree char *who = g_strdup_printf("p%u (room%u)", i, i / 2);
+      g_autofree char *who = g_strdup_printf ("p%u (room%u)", i, i / 2);
       /* An echo through a second path would add up to +6 dB or cancel. */
-      assert_hears_others(who, g[i], freqs, np, i, 4.0);
+      assert_hears_others (who, g[i], freqs, np, i, 4.0);
     }
   for (guint i = 0; i < np; i++)
-    disco_rtp_gen_free(g[i]);
+    disco_rtp_gen_free (g[i]);
   for (guint r = 0; r < nrooms; r++)
-    peer_free(peers[r]);
+    peer_free (peers[r]);
 }
 
 static void
-test_cascade_two(void)
+test_cascade_two (void)
 {
-  cascade(2, "PCMU", 0);
+  cascade (2, "PCMU", 0);
 }
 
 static void
-test_cascade_three(void)
+test_cascade_three (void)
 {
-  cascade(3, "OPUS", 111);
+  cascade (3, "OPUS", 111);
 }
 
 /* Peer mode: one room in this process, driven by lines on stdin:
@@ -676,26 +673,26 @@ test_cascade_three(void)
 static GMainLoop *peer_loop;
 
 static gboolean
-peer_command(GIOChannel *ch, GIOCondition cond, gpointer data)
+peer_command (GIOChannel *ch, GIOCondition cond, gpointer data)
 {
   DiscoMediaRoom *room = data;
   g_autofree char *line = NULL;
-  g_autoptr(GError) error = NULL;
-  if (g_io_channel_read_line(ch, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL || line[0] == 'q')
+  g_autoptr (GError) error = NULL;
+  if (g_io_channel_read_line (ch, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL || line[0] == 'q')
     {
-      g_main_loop_quit(peer_loop);
+      g_main_loop_quit (peer_loop);
       return G_SOURCE_REMOVE;
     }
-  g_strchomp(line);
-  g_auto(GStrv) f = g_strsplit(line, " ", 0);
+  g_strchomp (line);
+  g_auto (GStrv) f = g_strsplit (line, " ", 0);
   DiscoMediaCodec codec;
   gboolean ok = FALSE;
-  if (g_strv_length(f) == 5 && disco_media_codec_from_string(f[2], &codec))
+  if (g_strv_length (f) == 5 && disco_media_codec_from_string (f[2], &codec))
     {
-      guint8 pt = (guint8)g_ascii_strtoull(f[3], NULL, 10);
-      g_autoptr(GInetSocketAddress) ra
-          = G_INET_SOCKET_ADDRESS(g_inet_socket_address_new_from_string(
-              "127.0.0.1", (guint)g_ascii_strtoull(f[4], NULL, 10)));
+      guint8 pt = (guint8)g_ascii_strtoull (f[3], NULL, 10);
+      g_autoptr (GInetSocketAddress) ra
+          = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (
+              "127.0.0.1", (guint)g_ascii_strtoull (f[4], NULL, 10)));
       if (f[0][0] == 'p')
         {
           DiscoMediaParticipantParams p = { .codec = codec,
@@ -705,53 +702,79 @@ peer_command(GIOChannel *ch, GIOCondition cond, gpointer data)
                                             .ptime_ms = 20,
                                             .send = TRUE,
                                             .recv = TRUE };
-          ok = disco_media_room_add_participant(room, f[1], &p, &error);
+          ok = disco_media_room_add_participant (room, f[1], &p, &error);
         }
       else if (f[0][0] == 'l')
-        ok = disco_media_room_add_cascade_leg(room, f[1], ra, codec, pt, &error);
+        ok = disco_media_room_add_cascade_leg (room, f[1], ra, codec, pt, &error);
     }
-  printf("%s\n", ok ? "ok" : error ? error->message : "err syntax");
-  fflush(stdout);
+  printf ("%s\n", ok ? "ok" : error ? error->message : "err syntax");
+  fflush (stdout);
   return G_SOURCE_CONTINUE;
 }
 
 static int
-peer_main(const char *name)
+peer_main (const char *name)
 {
-  g_autoptr(GError) error = NULL;
-  DiscoMediaRoom *room = disco_media_room_new(name, "127.0.0.1", &error);
+  g_autoptr (GError) error = NULL;
+  DiscoMediaRoom *room = disco_media_room_new (name, "127.0.0.1", &error);
   if (room == NULL)
     {
-      fprintf(stderr, "peer %s: %s\n", name, error->message);
+      fprintf (stderr, "peer %s: %s\n", name, error->message);
       return 1;
     }
-  printf("ready %u\n", disco_media_room_get_rtp_port(room));
-  fflush(stdout);
-  peer_loop = g_main_loop_new(NULL, FALSE);
-  GIOChannel *ch = g_io_channel_unix_new(0);
-  g_io_add_watch(ch, G_IO_IN | G_IO_HUP | G_IO_ERR, peer_command, room);
-  g_main_loop_run(peer_loop);
-  g_io_channel_unref(ch);
-  g_main_loop_unref(peer_loop);
-  disco_media_room_free(room);
+  printf ("ready %u\n", disco_media_room_get_rtp_port (room));
+  fflush (stdout);
+  peer_loop = g_main_loop_new (NULL, FALSE);
+  GIOChannel *ch = g_io_channel_unix_new (0);
+  g_io_add_watch (ch, G_IO_IN | G_IO_HUP | G_IO_ERR, peer_command, room);
+  g_main_loop_run (peer_loop);
+  g_io_channel_unref (ch);
+  g_main_loop_unref (peer_loop);
+  disco_media_room_free (room);
   return 0;
 }
 
-int
-main(int argc, char **argv)
+/* Every case runs in its own process (g_test_trap_subprocess): a room
+ * case must not inherit GStreamer threads or timing from the one before. */
+typedef struct
 {
-  if (argc == 3 && strcmp(argv[1], "--room-peer") == 0)
-    return peer_main(argv[2]);
-  g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/room/bad-input", test_bad_input);
-  g_test_add_func("/room/tones/opus", test_tones_opus);
-  g_test_add_func("/room/tones/pcmu", test_tones_pcmu);
-  g_test_add_func("/room/tones/mixed-codecs", test_tones_mixed_codecs);
-  g_test_add_func("/room/talker-gating", test_talker_gating);
-  g_test_add_func("/room/controls", test_controls);
-  g_test_add_func("/room/loss", test_loss);
-  g_test_add_func("/room/churn", test_churn);
-  g_test_add_func("/room/cascade/two-processes", test_cascade_two);
-  g_test_add_func("/room/cascade/three-processes", test_cascade_three);
-  return g_test_run();
+  const char *path;
+  void (*fn) (void);
+} RoomCase;
+
+static const RoomCase room_cases[] = {
+  { "/room/bad-input", test_bad_input },
+  { "/room/talker-gating", test_talker_gating },
+  { "/room/controls", test_controls },
+  { "/room/loss", test_loss },
+  { "/room/churn", test_churn },
+  { "/room/tones/opus", test_tones_opus },
+  { "/room/tones/pcmu", test_tones_pcmu },
+  { "/room/tones/mixed-codecs", test_tones_mixed_codecs },
+  { "/room/cascade/two-processes", test_cascade_two },
+  { "/room/cascade/three-processes", test_cascade_three },
+};
+
+static void
+run_isolated (gconstpointer data)
+{
+  const RoomCase *c = data;
+  if (g_test_subprocess ())
+    {
+      c->fn ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, 240 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 3 && strcmp (argv[1], "--room-peer") == 0)
+    return peer_main (argv[2]);
+  g_test_init (&argc, &argv, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (room_cases); i++)
+    g_test_add_data_func (room_cases[i].path, &room_cases[i], run_isolated);
+  return g_test_run ();
 }
