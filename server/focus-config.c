@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK (disco-config-error-quark, disco_config_error)
+G_DEFINE_QUARK (disco - config - error - quark, disco_config_error)
 
 typedef enum
 {
@@ -103,7 +103,7 @@ disco_address_parse (const char *text, GError **error)
                    port_str);
       return NULL;
     }
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, (guint16) port));
+  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, (guint16)port));
 }
 
 char *
@@ -207,16 +207,12 @@ split_list (const char *value)
         g_ptr_array_add (out, g_strdup (item));
     }
   g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (out, FALSE);
+  return (char **)g_ptr_array_free (out, FALSE);
 }
 
 gboolean
-disco_focus_config_set (DiscoFocusConfig *c,
-                        const char *group,
-                        const char *key,
-                        const char *value,
-                        const char *origin,
-                        GError **error)
+disco_focus_config_set (DiscoFocusConfig *c, const char *group, const char *key, const char *value,
+                        const char *origin, GError **error)
 {
   const KeySpec *spec = find_spec (group, key);
   g_autoptr (GError) local = NULL;
@@ -230,98 +226,94 @@ disco_focus_config_set (DiscoFocusConfig *c,
 
   switch (spec->type)
     {
-    case KEY_ADDRESS:
-      {
-        GInetSocketAddress *addr = disco_address_parse (value, &local);
-        if (addr == NULL)
-          break;
-        GInetSocketAddress **slot = address_slot (c, group);
-        g_clear_object (slot);
-        *slot = addr;
-        return TRUE;
-      }
-    case KEY_UINT:
-      {
-        guint64 v;
-        if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &v, NULL))
-          {
-            g_set_error (&local, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
-                         "'%s' is not a whole number from %u to %u", value, spec->min, spec->max);
+      case KEY_ADDRESS:
+        {
+          GInetSocketAddress *addr = disco_address_parse (value, &local);
+          if (addr == NULL)
             break;
-          }
-        *uint_slot (c, key) = (guint) v;
-        return TRUE;
-      }
-    case KEY_STRING:
-    case KEY_PATH:
-      {
-        if (*value == '\0')
-          {
-            g_set_error (&local, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
-                         "value must not be empty");
-            break;
-          }
-        if (spec->type == KEY_STRING && g_str_equal (key, "rtp-address"))
-          {
-            g_autoptr (GInetAddress) a = g_inet_address_new_from_string (value);
-            if (a == NULL)
-              {
-                g_set_error (&local, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
-                             "'%s' is not a numeric IP address", value);
-                break;
-              }
-          }
-        char **slot = string_slot (c, group, key);
-        g_free (*slot);
-        *slot = g_strdup (value);
-        return TRUE;
-      }
-    case KEY_STRING_LIST:
-      {
-        g_auto (GStrv) items = split_list (value);
-        if (g_str_equal (key, "bootstrap"))
-          {
-            for (char **p = items; *p; p++)
-              {
-                g_autoptr (GInetSocketAddress) a = disco_address_parse (*p, &local);
-                if (a == NULL)
-                  break;
-              }
-            if (local)
+          GInetSocketAddress **slot = address_slot (c, group);
+          g_clear_object (slot);
+          *slot = addr;
+          return TRUE;
+        }
+      case KEY_UINT:
+        {
+          guint64 v;
+          if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &v, NULL))
+            {
+              g_set_error (&local, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
+                           "'%s' is not a whole number from %u to %u", value, spec->min, spec->max);
               break;
-          }
-        else
-          {
-            for (char **p = items; *p; p++)
-              if (!g_str_has_prefix (*p, "sip:") && !g_str_has_prefix (*p, "sips:"))
+            }
+          *uint_slot (c, key) = (guint)v;
+          return TRUE;
+        }
+      case KEY_STRING:
+      case KEY_PATH:
+        {
+          if (*value == '\0')
+            {
+              g_set_error (&local, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
+                           "value must not be empty");
+              break;
+            }
+          if (spec->type == KEY_STRING && g_str_equal (key, "rtp-address"))
+            {
+              g_autoptr (GInetAddress) a = g_inet_address_new_from_string (value);
+              if (a == NULL)
                 {
                   g_set_error (&local, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
-                               "'%s' is not a sip: or sips: URI", *p);
+                               "'%s' is not a numeric IP address", value);
                   break;
                 }
-            if (local)
-              break;
-          }
-        char ***slot = list_slot (c, key);
-        g_strfreev (*slot);
-        *slot = g_steal_pointer (&items);
-        return TRUE;
-      }
+            }
+          char **slot = string_slot (c, group, key);
+          g_free (*slot);
+          *slot = g_strdup (value);
+          return TRUE;
+        }
+      case KEY_STRING_LIST:
+        {
+          g_auto (GStrv) items = split_list (value);
+          if (g_str_equal (key, "bootstrap"))
+            {
+              for (char **p = items; *p; p++)
+                {
+                  g_autoptr (GInetSocketAddress) a = disco_address_parse (*p, &local);
+                  if (a == NULL)
+                    break;
+                }
+              if (local)
+                break;
+            }
+          else
+            {
+              for (char **p = items; *p; p++)
+                if (!g_str_has_prefix (*p, "sip:") && !g_str_has_prefix (*p, "sips:"))
+                  {
+                    g_set_error (&local, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
+                                 "'%s' is not a sip: or sips: URI", *p);
+                    break;
+                  }
+              if (local)
+                break;
+            }
+          char ***slot = list_slot (c, key);
+          g_strfreev (*slot);
+          *slot = g_steal_pointer (&items);
+          return TRUE;
+        }
     }
 
-  g_set_error (error, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE, "%s: key '%s' in [%s]: %s",
-               origin, key, group, local->message);
+  g_set_error (error, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_INVALID_VALUE,
+               "%s: key '%s' in [%s]: %s", origin, key, group, local->message);
   return FALSE;
 }
 
 /* GKeyFile reports neither line numbers nor unknown keys, so a first pass
  * checks the syntax line by line and remembers where each key sits. */
 static gboolean
-scan_lines (const char *data,
-            gsize len,
-            const char *origin,
-            GHashTable *key_lines,
-            GError **error)
+scan_lines (const char *data, gsize len, const char *origin, GHashTable *key_lines, GError **error)
 {
   g_autofree char *copy = g_strndup (data, len);
   g_auto (GStrv) lines = g_strsplit (copy, "\n", -1);
@@ -366,8 +358,8 @@ scan_lines (const char *data,
       if (eq == NULL)
         {
           g_set_error (error, DISCO_CONFIG_ERROR, DISCO_CONFIG_ERROR_SYNTAX,
-                       "%s:%u: expected 'key = value', a [group] or a # comment, got '%s'",
-                       origin, lineno, line);
+                       "%s:%u: expected 'key = value', a [group] or a # comment, got '%s'", origin,
+                       lineno, line);
           return FALSE;
         }
       g_autofree char *key = g_strstrip (g_strndup (line, eq - line));
@@ -390,10 +382,7 @@ scan_lines (const char *data,
 }
 
 gboolean
-disco_focus_config_load_data (DiscoFocusConfig *c,
-                              const char *data,
-                              gsize len,
-                              const char *origin,
+disco_focus_config_load_data (DiscoFocusConfig *c, const char *data, gsize len, const char *origin,
                               GError **error)
 {
   g_autoptr (GHashTable) key_lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

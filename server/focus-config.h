@@ -27,25 +27,25 @@ typedef enum
 
 typedef struct
 {
-  char *name;       /* human-readable name of this focus peer */
-  char *data_dir;   /* certificates and state */
-  char *source;     /* path of the key file, or NULL for embedded defaults */
+  char *name;     /* human-readable name of this focus peer */
+  char *data_dir; /* certificates and state */
+  char *source;   /* path of the key file, or NULL for embedded defaults */
 
   GInetSocketAddress *sip_listen;
   GInetSocketAddress *http_listen;
   GInetSocketAddress *overlay_listen;
 
   /* [overlay] */
-  char *overlay_config;  /* RFC 6940 overlay configuration document, or NULL */
-  char **bootstrap;      /* ADDR:PORT list, NULL-terminated, may be NULL */
+  char *overlay_config; /* RFC 6940 overlay configuration document, or NULL */
+  char **bootstrap;     /* ADDR:PORT list, NULL-terminated, may be NULL */
 
   /* [media] */
-  char *rtp_address;     /* address media sockets bind to */
+  char *rtp_address; /* address media sockets bind to */
   guint max_participants;
 
   /* [focus] */
-  char **conferences;    /* statically served conference URIs */
-  char **peers;          /* other foci of these conferences, "sip:ADDR:PORT" (may be NULL) */
+  char **conferences; /* statically served conference URIs */
+  char **peers;       /* other foci of these conferences, "sip:ADDR:PORT" (may be NULL) */
 } DiscoFocusConfig;
 
 DiscoFocusConfig *disco_focus_config_new_default (void);
@@ -57,20 +57,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoFocusConfig, disco_focus_config_free)
 gboolean disco_focus_config_load_file (DiscoFocusConfig *config, const char *path, GError **error);
 
 /* Same as load_file but from memory; @origin names the data in messages. */
-gboolean disco_focus_config_load_data (DiscoFocusConfig *config,
-                                       const char *data,
-                                       gsize len,
-                                       const char *origin,
-                                       GError **error);
+gboolean disco_focus_config_load_data (DiscoFocusConfig *config, const char *data, gsize len,
+                                       const char *origin, GError **error);
 
 /* Applies one option by its [group] and key, as a command-line flag would.
  * @origin ("--sip-listen") is used in error messages. */
-gboolean disco_focus_config_set (DiscoFocusConfig *config,
-                                 const char *group,
-                                 const char *key,
-                                 const char *value,
-                                 const char *origin,
-                                 GError **error);
+gboolean disco_focus_config_set (DiscoFocusConfig *config, const char *group, const char *key,
+                                 const char *value, const char *origin, GError **error);
 
 /* Parses "ADDR:PORT" or "[V6ADDR]:PORT" with a numeric address; port 0 means
  * ephemeral.  Host names are refused so nothing ever triggers a DNS lookup. */

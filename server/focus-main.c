@@ -66,19 +66,27 @@ main (int argc, char **argv)
     { "--conference", "focus", "conferences", NULL },
     { "--max-participants", "media", "max-participants", NULL },
   };
-  GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Key file with [focus], [sip], [http], [overlay] and [media] sections", "FILE" },
-    { "sip-listen", 0, 0, G_OPTION_ARG_STRING, &flags[0].value, "SIP listen address (UDP and TCP); port 0 = ephemeral", "ADDR:PORT" },
-    { "http-listen", 0, 0, G_OPTION_ARG_STRING, &flags[1].value, "Status page listen address", "ADDR:PORT" },
-    { "overlay-listen", 0, 0, G_OPTION_ARG_STRING, &flags[2].value, "RELOAD overlay listen address", "ADDR:PORT" },
-    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &flags[3].value, "Directory for certificates and state", "DIR" },
-    { "name", 0, 0, G_OPTION_ARG_STRING, &flags[4].value, "Human-readable name of this focus", "NAME" },
-    { "conference", 0, 0, G_OPTION_ARG_STRING, &flags[5].value, "Conference URIs served (comma-separated)", "URI[,URI]" },
-    { "max-participants", 0, 0, G_OPTION_ARG_STRING, &flags[6].value, "Participants admitted before redirecting", "N" },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL },
-    { "version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+      = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+            "Key file with [focus], [sip], [http], [overlay] and [media] sections", "FILE" },
+          { "sip-listen", 0, 0, G_OPTION_ARG_STRING, &flags[0].value,
+            "SIP listen address (UDP and TCP); port 0 = ephemeral", "ADDR:PORT" },
+          { "http-listen", 0, 0, G_OPTION_ARG_STRING, &flags[1].value, "Status page listen address",
+            "ADDR:PORT" },
+          { "overlay-listen", 0, 0, G_OPTION_ARG_STRING, &flags[2].value,
+            "RELOAD overlay listen address", "ADDR:PORT" },
+          { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &flags[3].value,
+            "Directory for certificates and state", "DIR" },
+          { "name", 0, 0, G_OPTION_ARG_STRING, &flags[4].value, "Human-readable name of this focus",
+            "NAME" },
+          { "conference", 0, 0, G_OPTION_ARG_STRING, &flags[5].value,
+            "Conference URIs served (comma-separated)", "URI[,URI]" },
+          { "max-participants", 0, 0, G_OPTION_ARG_STRING, &flags[6].value,
+            "Participants admitted before redirecting", "N" },
+          { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL },
+          { "version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit",
+            NULL },
+          { NULL } };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- distributed SIP conference focus peer");
   g_autoptr (GError) error = NULL;
   int rc = 0;
@@ -115,9 +123,9 @@ main (int argc, char **argv)
       return EXIT_USAGE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (flags); i++)
-    if (flags[i].value &&
-        !disco_focus_config_set (config, flags[i].group, flags[i].key, flags[i].value, flags[i].flag,
-                                 &error))
+    if (flags[i].value
+        && !disco_focus_config_set (config, flags[i].group, flags[i].key, flags[i].value,
+                                    flags[i].flag, &error))
       {
         g_printerr ("disco-focus: %s\n", error->message);
         return EXIT_USAGE;

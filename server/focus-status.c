@@ -19,17 +19,17 @@ address_json (GInetSocketAddress *addr)
 static double
 uptime_seconds (DiscoFocus *self)
 {
-  return (g_get_monotonic_time () - self->started_monotonic) / (double) G_TIME_SPAN_SECOND;
+  return (g_get_monotonic_time () - self->started_monotonic) / (double)G_TIME_SPAN_SECOND;
 }
 
 static void
 overlay_identity (DiscoFocus *self, json_object *identity)
 {
   DiscoReloadNode *node = self->overlay_node;
-  g_autofree char *hex =
-      node ? disco_reload_node_id_to_hex (disco_reload_node_get_node_id (node)) : NULL;
-  const char *user =
-      node ? disco_reload_identity_get_user_name (disco_reload_node_get_identity (node)) : NULL;
+  g_autofree char *hex
+      = node ? disco_reload_node_id_to_hex (disco_reload_node_get_node_id (node)) : NULL;
+  const char *user
+      = node ? disco_reload_identity_get_user_name (disco_reload_node_get_identity (node)) : NULL;
   json_object_object_add (identity, "node_id", hex ? json_object_new_string (hex) : NULL);
   json_object_object_add (identity, "user", user ? json_object_new_string (user) : NULL);
 }
@@ -49,15 +49,16 @@ overlay_status (DiscoFocus *self, json_object *overlay)
   json_object *storage = json_object_new_object ();
   json_object_object_add (overlay, "state", json_object_new_string ("listening"));
   overlay_identity (self, overlay);
-  json_object_object_add (overlay, "instance",
-                          json_object_new_string (disco_reload_node_get_config (node)->instance_name));
-  json_object_object_add (overlay, "links", json_object_new_int ((int) st.links));
-  json_object_object_add (overlay, "peers", json_object_new_int ((int) st.peers));
-  json_object_object_add (overlay, "requests_in", json_object_new_int64 ((gint64) st.requests_in));
-  json_object_object_add (overlay, "forwarded", json_object_new_int64 ((gint64) st.forwarded));
-  json_object_object_add (overlay, "dropped", json_object_new_int64 ((gint64) st.dropped));
-  json_object_object_add (storage, "resources", json_object_new_int ((int) st.resources));
-  json_object_object_add (storage, "values", json_object_new_int ((int) st.values));
+  json_object_object_add (
+      overlay, "instance",
+      json_object_new_string (disco_reload_node_get_config (node)->instance_name));
+  json_object_object_add (overlay, "links", json_object_new_int ((int)st.links));
+  json_object_object_add (overlay, "peers", json_object_new_int ((int)st.peers));
+  json_object_object_add (overlay, "requests_in", json_object_new_int64 ((gint64)st.requests_in));
+  json_object_object_add (overlay, "forwarded", json_object_new_int64 ((gint64)st.forwarded));
+  json_object_object_add (overlay, "dropped", json_object_new_int64 ((gint64)st.dropped));
+  json_object_object_add (storage, "resources", json_object_new_int ((int)st.resources));
+  json_object_object_add (storage, "values", json_object_new_int ((int)st.values));
   json_object_object_add (overlay, "storage", storage);
 }
 
@@ -81,15 +82,15 @@ disco_focus_status (DiscoFocus *self)
 
   json_object_object_add (identity, "name", json_object_new_string (self->config->name));
   overlay_identity (self, identity);
-  json_object_object_add (identity, "pid", json_object_new_int ((int) getpid ()));
+  json_object_object_add (identity, "pid", json_object_new_int ((int)getpid ()));
   json_object_object_add (root, "identity", identity);
 
   json_object_object_add (root, "started_at", json_object_new_string (started));
   json_object_object_add (root, "uptime_seconds", json_object_new_double (uptime_seconds (self)));
 
   json_object_object_add (listen, "sip", address_json (disco_sip_agent_get_address (self->sip)));
-  json_object_object_add (listen, "http",
-                          address_json (self->web ? disco_web_server_get_address (self->web) : NULL));
+  json_object_object_add (
+      listen, "http", address_json (self->web ? disco_web_server_get_address (self->web) : NULL));
   json_object_object_add (listen, "overlay", address_json (self->overlay_bound));
   json_object_object_add (root, "listen", listen);
 
@@ -110,13 +111,14 @@ disco_focus_status (DiscoFocus *self)
   json_object_object_add (root, "conferences", conferences);
 
   guint participants = self->sip ? disco_sip_agent_participant_count (self->sip) : 0;
-  json_object_object_add (load, "participants", json_object_new_int ((int) participants));
-  json_object_object_add (load, "capacity", json_object_new_int ((int) self->config->max_participants));
-  json_object_object_add (load, "ratio",
-                          json_object_new_double (self->config->max_participants
-                                                      ? (double) participants /
-                                                            self->config->max_participants
-                                                      : 0.0));
+  json_object_object_add (load, "participants", json_object_new_int ((int)participants));
+  json_object_object_add (load, "capacity",
+                          json_object_new_int ((int)self->config->max_participants));
+  json_object_object_add (
+      load, "ratio",
+      json_object_new_double (self->config->max_participants
+                                  ? (double)participants / self->config->max_participants
+                                  : 0.0));
   json_object_object_add (root, "load", load);
   return root;
 }

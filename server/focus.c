@@ -45,9 +45,9 @@ bind_overlay (DiscoFocus *self, GError **error)
     return FALSE;
   DiscoReloadNodeSettings settings = { .identity = identity, .config = overlay };
   self->overlay_node = disco_reload_node_new (&settings, error);
-  if (self->overlay_node == NULL ||
-      !disco_reload_node_listen (self->overlay_node, self->config->overlay_listen,
-                                 DISCO_RELOAD_LINK_TLS, error))
+  if (self->overlay_node == NULL
+      || !disco_reload_node_listen (self->overlay_node, self->config->overlay_listen,
+                                    DISCO_RELOAD_LINK_TLS, error))
     return FALSE;
   self->overlay_bound = g_object_ref (disco_reload_node_get_listen_address (self->overlay_node));
   for (char **b = self->config->bootstrap; b && *b; b++)
@@ -100,8 +100,8 @@ disco_focus_new (DiscoFocusConfig *config, GError **error)
   /* The SIP side names this peer by Node-ID in its conference state. */
   if (self->overlay_node)
     {
-      g_autofree char *node_hex =
-          disco_reload_node_id_to_hex (disco_reload_node_get_node_id (self->overlay_node));
+      g_autofree char *node_hex
+          = disco_reload_node_id_to_hex (disco_reload_node_get_node_id (self->overlay_node));
       disco_sip_agent_set_node_id (self->sip, node_hex);
     }
 
@@ -123,7 +123,7 @@ disco_focus_ready_line (DiscoFocus *self)
   g_autofree char *overlay = disco_address_to_string (self->overlay_bound);
 
   return g_strdup_printf ("ready sip=%s http=%s overlay=%s pid=%d", sip, http, overlay,
-                          (int) getpid ());
+                          (int)getpid ());
 }
 
 gboolean

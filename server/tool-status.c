@@ -20,11 +20,10 @@ disco_tool_cmd_status (int argc, char **argv)
 {
   g_autofree char *http = g_strdup ("127.0.0.1:8080");
   gboolean as_json = FALSE;
-  GOptionEntry entries[] = {
-    { "http", 0, 0, G_OPTION_ARG_STRING, &http, "Status page address", "ADDR:PORT" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the raw JSON", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+      = { { "http", 0, 0, G_OPTION_ARG_STRING, &http, "Status page address", "ADDR:PORT" },
+          { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the raw JSON", NULL },
+          { NULL } };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- show a daemon's status");
   g_autoptr (GError) error = NULL;
 

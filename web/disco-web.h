@@ -39,12 +39,8 @@ typedef void (*DiscoWebMetricsFunc) (DiscoWebMetrics *metrics, gpointer user_dat
 /* Adds one sample.  @name must start with "disco_".  @labels is NULL or a
  * NULL-terminated list of key, value pairs; values are escaped here.
  * Samples of one name must be added one after another. */
-void disco_web_metrics_add (DiscoWebMetrics *metrics,
-                            const char *name,
-                            DiscoWebMetricType type,
-                            const char *help,
-                            const char *const *labels,
-                            double value);
+void disco_web_metrics_add (DiscoWebMetrics *metrics, const char *name, DiscoWebMetricType type,
+                            const char *help, const char *const *labels, double value);
 
 /* Renders the collected samples in the text exposition format; caller frees. */
 char *disco_web_metrics_render (DiscoWebMetrics *metrics);
@@ -56,11 +52,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoWebMetrics, disco_web_metrics_free)
 void disco_web_metrics_add_process (DiscoWebMetrics *metrics);
 
 DiscoWebServer *disco_web_server_new (DiscoWebStatusFunc status_func,
-                                      DiscoWebMetricsFunc metrics_func,
-                                      gpointer user_data);
+                                      DiscoWebMetricsFunc metrics_func, gpointer user_data);
 
 /* Binds @address (port 0 = ephemeral) and starts serving. */
-gboolean disco_web_server_listen (DiscoWebServer *server, GInetSocketAddress *address, GError **error);
+gboolean disco_web_server_listen (DiscoWebServer *server, GInetSocketAddress *address,
+                                  GError **error);
 
 /* The address actually bound, or NULL before listen(); transfer none. */
 GInetSocketAddress *disco_web_server_get_address (DiscoWebServer *server);

@@ -60,12 +60,8 @@ valid_name (const char *name)
 }
 
 void
-disco_web_metrics_add (DiscoWebMetrics *m,
-                       const char *name,
-                       DiscoWebMetricType type,
-                       const char *help,
-                       const char *const *labels,
-                       double value)
+disco_web_metrics_add (DiscoWebMetrics *m, const char *name, DiscoWebMetricType type,
+                       const char *help, const char *const *labels, double value)
 {
   g_return_if_fail (valid_name (name));
 
@@ -129,9 +125,9 @@ disco_web_metrics_add_process (DiscoWebMetrics *m)
           double rss = g_ascii_strtod (f[24 - 3], NULL);
           disco_web_metrics_add (m, "disco_process_cpu_seconds_total", DISCO_WEB_METRIC_COUNTER,
                                  "User and system CPU time of this process.", NULL,
-                                 (utime + stime) / (double) ticks);
+                                 (utime + stime) / (double)ticks);
           disco_web_metrics_add (m, "disco_process_resident_memory_bytes", DISCO_WEB_METRIC_GAUGE,
-                                 "Resident set size of this process.", NULL, rss * (double) page);
+                                 "Resident set size of this process.", NULL, rss * (double)page);
         }
     }
 

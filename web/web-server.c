@@ -36,8 +36,7 @@ static gboolean
 serve_asset (SoupServerMessage *msg, const char *name, const char *type)
 {
   g_autofree char *path = g_strconcat ("/org/disco/web/", name, NULL);
-  g_autoptr (GBytes) bytes =
-      g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_autoptr (GBytes) bytes = g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   if (bytes == NULL)
     return FALSE;
   gsize len;
@@ -49,7 +48,8 @@ serve_asset (SoupServerMessage *msg, const char *name, const char *type)
 static void
 serve_status (DiscoWebServer *self, SoupServerMessage *msg)
 {
-  json_object *doc = self->status_func ? self->status_func (self->user_data) : json_object_new_object ();
+  json_object *doc
+      = self->status_func ? self->status_func (self->user_data) : json_object_new_object ();
   size_t len;
   const char *text = json_object_to_json_string_length (
       doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -81,16 +81,13 @@ static const struct
 };
 
 static void
-handle (SoupServer *server,
-        SoupServerMessage *msg,
-        const char *path,
-        GHashTable *query,
+handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
         gpointer user_data)
 {
   DiscoWebServer *self = user_data;
   const char *method = soup_server_message_get_method (msg);
-  gboolean known = g_str_equal (path, "/api/status") || g_str_equal (path, "/metrics") ||
-                   g_str_equal (path, "/healthz");
+  gboolean known = g_str_equal (path, "/api/status") || g_str_equal (path, "/metrics")
+                   || g_str_equal (path, "/healthz");
 
   for (gsize i = 0; i < G_N_ELEMENTS (assets); i++)
     known |= g_str_equal (path, assets[i].path);
@@ -116,13 +113,13 @@ handle (SoupServer *server,
     reply_text (msg, SOUP_STATUS_OK, "ok\n");
   else
     for (gsize i = 0; i < G_N_ELEMENTS (assets); i++)
-      if (g_str_equal (path, assets[i].path) && !serve_asset (msg, assets[i].resource, assets[i].type))
+      if (g_str_equal (path, assets[i].path)
+          && !serve_asset (msg, assets[i].resource, assets[i].type))
         reply_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "asset missing\n");
 }
 
 DiscoWebServer *
-disco_web_server_new (DiscoWebStatusFunc status_func,
-                      DiscoWebMetricsFunc metrics_func,
+disco_web_server_new (DiscoWebStatusFunc status_func, DiscoWebMetricsFunc metrics_func,
                       gpointer user_data)
 {
   DiscoWebServer *self = g_new0 (DiscoWebServer, 1);

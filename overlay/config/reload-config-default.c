@@ -78,20 +78,20 @@ static const char default_xml[]
       "</overlay>\n";
 
 const char *
-disco_reload_config_default_xml(void)
+disco_reload_config_default_xml (void)
 {
   return default_xml;
 }
 
 DiscoReloadConfig *
-disco_reload_config_new_default(void)
+disco_reload_config_new_default (void)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   DiscoReloadConfig *config
-      = disco_reload_config_parse(default_xml, sizeof default_xml - 1, NULL, "<default>", &error);
+      = disco_reload_config_parse (default_xml, sizeof default_xml - 1, NULL, "<default>", &error);
 
   /* The document is a compile-time constant covered by tests. */
   if (config == NULL)
-    g_error("embedded overlay configuration is invalid: %s", error->message);
+    g_error ("embedded overlay configuration is invalid: %s", error->message);
   return config;
 }

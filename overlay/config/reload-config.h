@@ -21,8 +21,8 @@
 
 G_BEGIN_DECLS
 
-#define DISCO_RELOAD_CONFIG_ERROR (disco_reload_config_error_quark())
-GQuark disco_reload_config_error_quark(void);
+#define DISCO_RELOAD_CONFIG_ERROR (disco_reload_config_error_quark ())
+GQuark disco_reload_config_error_quark (void);
 
 typedef enum
 {
@@ -135,55 +135,56 @@ typedef struct
 
 /* An empty configuration with RFC defaults; instance_name must be set (use
  * disco_reload_config_set_instance_name so the hash follows). */
-DiscoReloadConfig *disco_reload_config_new(void);
-DiscoReloadConfig *disco_reload_config_ref(DiscoReloadConfig *config);
-void disco_reload_config_unref(DiscoReloadConfig *config);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoReloadConfig, disco_reload_config_unref)
+DiscoReloadConfig *disco_reload_config_new (void);
+DiscoReloadConfig *disco_reload_config_ref (DiscoReloadConfig *config);
+void disco_reload_config_unref (DiscoReloadConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoReloadConfig, disco_reload_config_unref)
 
-void disco_reload_config_set_instance_name(DiscoReloadConfig *config, const char *name);
+void disco_reload_config_set_instance_name (DiscoReloadConfig *config, const char *name);
 
 /* Parses a document.  @instance_name selects which <configuration> of the
  * <overlay> to use (NULL: the first).  A bare <configuration> root is also
  * accepted.  @origin names the data in error messages ("overlay.xml"). */
-DiscoReloadConfig *disco_reload_config_parse(const char *data, gsize len, const char *instance_name,
-                                             const char *origin, GError **error);
-DiscoReloadConfig *disco_reload_config_load_file(const char *path, const char *instance_name,
-                                                 GError **error);
+DiscoReloadConfig *disco_reload_config_parse (const char *data, gsize len,
+                                              const char *instance_name, const char *origin,
+                                              GError **error);
+DiscoReloadConfig *disco_reload_config_load_file (const char *path, const char *instance_name,
+                                                  GError **error);
 
 /* The embedded default document for overlay "disco.example.org" (self-signed
  * permitted, no-ice, CHORD-RELOAD, the SIP, certificate, ACL and
  * DISCO-REGISTRATION kinds).  Static string, do not free. */
-const char *disco_reload_config_default_xml(void);
+const char *disco_reload_config_default_xml (void);
 /* Parsed form of the above; never fails. */
-DiscoReloadConfig *disco_reload_config_new_default(void);
+DiscoReloadConfig *disco_reload_config_new_default (void);
 
 /* Serializes @config as a complete <overlay> document (UTF-8, newly
  * allocated).  The output parses back to an equal config.  Signatures are
  * written back verbatim when present. */
-char *disco_reload_config_to_xml(const DiscoReloadConfig *config, gsize *len_out);
+char *disco_reload_config_to_xml (const DiscoReloadConfig *config, gsize *len_out);
 
 /* One <kind-block> as carried by ConfigUpdate (KindDescription, reload.md
  * §4: UTF-8 XML, default namespace config-base, at most 65535 bytes).
  * The result's kind_xml holds the exact "<kind" .. "</kind>" bytes for
  * kind-signature checks. */
-DiscoReloadKindConfig *disco_reload_kind_config_parse(const char *data, gsize len,
-                                                      const char *origin, GError **error);
+DiscoReloadKindConfig *disco_reload_kind_config_parse (const char *data, gsize len,
+                                                       const char *origin, GError **error);
 /* The stand-alone <kind-block> (namespaces declared on it); newly allocated. */
-char *disco_reload_kind_config_to_xml(const DiscoReloadKindConfig *kind, gsize *len_out);
-void disco_reload_kind_config_free(DiscoReloadKindConfig *kind);
+char *disco_reload_kind_config_to_xml (const DiscoReloadKindConfig *kind, gsize *len_out);
+void disco_reload_kind_config_free (DiscoReloadKindConfig *kind);
 /* Adds @kind (ownership taken), replacing a kind with the same id.  Only on
  * a config nobody else holds (build a new one for a running node). */
-void disco_reload_config_add_kind(DiscoReloadConfig *config, DiscoReloadKindConfig *kind);
+void disco_reload_config_add_kind (DiscoReloadConfig *config, DiscoReloadKindConfig *kind);
 
 /* Lookup by Kind-ID; NULL when the overlay does not define it. */
-const DiscoReloadKindConfig *disco_reload_config_find_kind(const DiscoReloadConfig *config,
-                                                           guint32 kind_id);
+const DiscoReloadKindConfig *disco_reload_config_find_kind (const DiscoReloadConfig *config,
+                                                            guint32 kind_id);
 
-const char *disco_reload_access_policy_to_string(DiscoReloadAccessPolicy policy);
-const char *disco_reload_data_model_to_string(DiscoReloadDataModel model);
+const char *disco_reload_access_policy_to_string (DiscoReloadAccessPolicy policy);
+const char *disco_reload_data_model_to_string (DiscoReloadDataModel model);
 
 /* Kind-ID for an IANA kind name ("SIP-REGISTRATION"), 0 when unknown. */
-guint32 disco_reload_kind_id_from_name(const char *name);
-const char *disco_reload_kind_name_from_id(guint32 id);
+guint32 disco_reload_kind_id_from_name (const char *name);
+const char *disco_reload_kind_name_from_id (guint32 id);
 
 G_END_DECLS

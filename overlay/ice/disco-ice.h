@@ -54,28 +54,26 @@ const char *disco_ice_state_to_string (DiscoIceState state);
 
 typedef struct _DiscoIceSession DiscoIceSession;
 
-typedef void (*DiscoIceStateFunc) (DiscoIceSession *session, DiscoIceState state, gpointer user_data);
-typedef void (*DiscoIceRecvFunc) (DiscoIceSession *session,
-                                  const guint8 *data,
-                                  gsize len,
+typedef void (*DiscoIceStateFunc) (DiscoIceSession *session, DiscoIceState state,
+                                   gpointer user_data);
+typedef void (*DiscoIceRecvFunc) (DiscoIceSession *session, const guint8 *data, gsize len,
                                   gpointer user_data);
 
 typedef struct
 {
-  gboolean controlling;           /* the Attach requester is controlling (RFC 6940 §6.5.1.3) */
+  gboolean controlling;               /* the Attach requester is controlling (RFC 6940 §6.5.1.3) */
   const char *const *local_addresses; /* numeric IPs to gather on; NULL = every interface */
-  const char *stun_server;        /* numeric IP, or NULL for host candidates only */
+  const char *stun_server;            /* numeric IP, or NULL for host candidates only */
   guint stun_port;
-  guint8 overlay_link;            /* DiscoReloadOverlayLinkType written into candidates */
+  guint8 overlay_link; /* DiscoReloadOverlayLinkType written into candidates */
 } DiscoIceConfig;
 
 /* Creates a session on @context (NULL = the thread-default one). */
-DiscoIceSession *disco_ice_session_new (GMainContext *context, const DiscoIceConfig *config, GError **error);
+DiscoIceSession *disco_ice_session_new (GMainContext *context, const DiscoIceConfig *config,
+                                        GError **error);
 
-void disco_ice_session_set_callbacks (DiscoIceSession *session,
-                                      DiscoIceStateFunc state_func,
-                                      DiscoIceRecvFunc recv_func,
-                                      gpointer user_data);
+void disco_ice_session_set_callbacks (DiscoIceSession *session, DiscoIceStateFunc state_func,
+                                      DiscoIceRecvFunc recv_func, gpointer user_data);
 
 /* Starts gathering; the state callback reports GATHERED. */
 gboolean disco_ice_session_gather (DiscoIceSession *session, GError **error);
@@ -91,16 +89,14 @@ GPtrArray *disco_ice_session_get_local_candidates (DiscoIceSession *session);
 /* Sets the peer's credentials and candidates and starts the checks.
  * Candidates we cannot use (unknown address type, port 0) are skipped; it
  * fails only when none is usable. */
-gboolean disco_ice_session_set_remote (DiscoIceSession *session,
-                                       const char *ufrag,
-                                       const char *password,
-                                       GPtrArray *candidates,
-                                       GError **error);
+gboolean disco_ice_session_set_remote (DiscoIceSession *session, const char *ufrag,
+                                       const char *password, GPtrArray *candidates, GError **error);
 
 DiscoIceState disco_ice_session_get_state (DiscoIceSession *session);
 
 /* Sends one datagram on the selected pair. */
-gboolean disco_ice_session_send (DiscoIceSession *session, const guint8 *data, gsize len, GError **error);
+gboolean disco_ice_session_send (DiscoIceSession *session, const guint8 *data, gsize len,
+                                 GError **error);
 
 /* "ADDR:PORT" of the selected local and remote candidates, or NULL. */
 char *disco_ice_session_describe_pair (DiscoIceSession *session);
@@ -119,31 +115,22 @@ typedef enum
   DISCO_DTLS_EVENT_CLOSED,
 } DiscoDtlsEvent;
 
-typedef void (*DiscoDtlsEventFunc) (DiscoDtlsLink *link,
-                                    DiscoDtlsEvent event,
-                                    const GError *error,
+typedef void (*DiscoDtlsEventFunc) (DiscoDtlsLink *link, DiscoDtlsEvent event, const GError *error,
                                     gpointer user_data);
 /* One RELOAD message (the DATA payload), delivered once and in arrival order. */
-typedef void (*DiscoDtlsMessageFunc) (DiscoDtlsLink *link,
-                                      const guint8 *data,
-                                      gsize len,
+typedef void (*DiscoDtlsMessageFunc) (DiscoDtlsLink *link, const guint8 *data, gsize len,
                                       gpointer user_data);
 
 /* Takes over @session's receive callback (the session must stay alive as
  * long as the link).  @active: the DTLS client side (the Attach answerer is
  * "active", RFC 6940 §6.5.1.3).  @expected_peer: the Node-ID the peer's
  * certificate must carry.  @identity is referenced. */
-DiscoDtlsLink *disco_dtls_link_new (DiscoIceSession *session,
-                                    DiscoReloadIdentity *identity,
-                                    const DiscoReloadNodeId *expected_peer,
-                                    gboolean active,
-                                    gsize max_message_size,
-                                    GError **error);
+DiscoDtlsLink *disco_dtls_link_new (DiscoIceSession *session, DiscoReloadIdentity *identity,
+                                    const DiscoReloadNodeId *expected_peer, gboolean active,
+                                    gsize max_message_size, GError **error);
 
-void disco_dtls_link_set_callbacks (DiscoDtlsLink *link,
-                                    DiscoDtlsEventFunc event_func,
-                                    DiscoDtlsMessageFunc message_func,
-                                    gpointer user_data);
+void disco_dtls_link_set_callbacks (DiscoDtlsLink *link, DiscoDtlsEventFunc event_func,
+                                    DiscoDtlsMessageFunc message_func, gpointer user_data);
 
 /* Starts the handshake (call once the ICE session is CONNECTED). */
 gboolean disco_dtls_link_start (DiscoDtlsLink *link, GError **error);

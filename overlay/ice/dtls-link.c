@@ -46,14 +46,14 @@ struct _DiscoDtlsLink
   gpointer user_data;
 };
 
-static void pending_free (Pending *p)
+static void
+pending_free (Pending *p)
 {
   g_bytes_unref (p->frame);
   g_free (p);
 }
 
-static void
-fail (DiscoDtlsLink *self, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+static void fail (DiscoDtlsLink *self, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
 static void
 fail (DiscoDtlsLink *self, int code, const char *fmt, ...)
@@ -82,7 +82,7 @@ flush_wbio (DiscoDtlsLink *self)
   while ((n = BIO_read (self->wbio, buf, sizeof buf)) > 0)
     {
       g_autoptr (GError) error = NULL;
-      if (!disco_ice_session_send (self->session, (const guint8 *) buf, n, &error))
+      if (!disco_ice_session_send (self->session, (const guint8 *)buf, n, &error))
         g_debug ("DTLS datagram not sent: %s", error->message);
     }
 }
@@ -179,7 +179,7 @@ on_dtls_timer (gpointer user_data)
 static void
 write_record (DiscoDtlsLink *self, const guint8 *data, gsize len)
 {
-  if (SSL_write (self->ssl, data, (int) len) <= 0)
+  if (SSL_write (self->ssl, data, (int)len) <= 0)
     fail (self, DISCO_ICE_ERROR_DTLS, "DTLS write failed");
   flush_wbio (self);
 }
@@ -253,7 +253,7 @@ handle_record (DiscoDtlsLink *self, const guint8 *data, gsize len)
   g_autoptr (GError) error = NULL;
   gssize used = disco_reload_frame_parse (data, len, self->max_message_size, &frame, &error);
 
-  if (used <= 0 || (gsize) used != len)
+  if (used <= 0 || (gsize)used != len)
     {
       g_message ("dropping malformed frame (%zu bytes): %s", len,
                  error ? error->message : "length mismatch");
@@ -282,7 +282,7 @@ on_datagram (DiscoIceSession *session, const guint8 *data, gsize len, gpointer u
 
   if (self->failed)
     return;
-  BIO_write (self->rbio, data, (int) len);
+  BIO_write (self->rbio, data, (int)len);
   if (!self->connected)
     {
       drive_handshake (self);
@@ -320,12 +320,9 @@ accept_any (int preverify, X509_STORE_CTX *ctx)
 }
 
 DiscoDtlsLink *
-disco_dtls_link_new (DiscoIceSession *session,
-                     DiscoReloadIdentity *identity,
-                     const DiscoReloadNodeId *expected_peer,
-                     gboolean active,
-                     gsize max_message_size,
-                     GError **error)
+disco_dtls_link_new (DiscoIceSession *session, DiscoReloadIdentity *identity,
+                     const DiscoReloadNodeId *expected_peer, gboolean active,
+                     gsize max_message_size, GError **error)
 {
   DiscoDtlsLink *self = g_new0 (DiscoDtlsLink, 1);
 
@@ -333,15 +330,16 @@ disco_dtls_link_new (DiscoIceSession *session,
   self->identity = disco_reload_identity_ref (identity);
   self->expected = *expected_peer;
   self->active = active;
-  self->max_message_size = max_message_size ? max_message_size : DISCO_RELOAD_DEFAULT_MAX_MESSAGE_SIZE;
+  self->max_message_size
+      = max_message_size ? max_message_size : DISCO_RELOAD_DEFAULT_MAX_MESSAGE_SIZE;
   self->context = g_main_context_ref_thread_default ();
   g_queue_init (&self->pending);
   disco_reload_ack_tracker_init (&self->acks);
   self->next_sequence = g_random_int ();
 
   self->ctx = SSL_CTX_new (DTLS_method ());
-  if (self->ctx == NULL || SSL_CTX_use_certificate (self->ctx, identity->cert->x509) != 1 ||
-      SSL_CTX_use_PrivateKey (self->ctx, identity->key) != 1)
+  if (self->ctx == NULL || SSL_CTX_use_certificate (self->ctx, identity->cert->x509) != 1
+      || SSL_CTX_use_PrivateKey (self->ctx, identity->key) != 1)
     {
       char msg[256];
       ERR_error_string_n (ERR_get_error (), msg, sizeof msg);
@@ -370,10 +368,8 @@ disco_dtls_link_new (DiscoIceSession *session,
 }
 
 void
-disco_dtls_link_set_callbacks (DiscoDtlsLink *self,
-                               DiscoDtlsEventFunc event_func,
-                               DiscoDtlsMessageFunc message_func,
-                               gpointer user_data)
+disco_dtls_link_set_callbacks (DiscoDtlsLink *self, DiscoDtlsEventFunc event_func,
+                               DiscoDtlsMessageFunc message_func, gpointer user_data)
 {
   self->event_func = event_func;
   self->message_func = message_func;
@@ -404,7 +400,8 @@ disco_dtls_link_send (DiscoDtlsLink *self, const guint8 *data, gsize len, GError
   if (len > self->max_message_size)
     {
       g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_TOO_LARGE,
-                   "message of %zu bytes exceeds max-message-size %zu", len, self->max_message_size);
+                   "message of %zu bytes exceeds max-message-size %zu", len,
+                   self->max_message_size);
       return FALSE;
     }
   Pending *p = g_new0 (Pending, 1);
@@ -456,7 +453,7 @@ disco_dtls_link_free (DiscoDtlsLink *self)
       g_source_destroy (self->sr_timer);
       g_source_unref (self->sr_timer);
     }
-  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
+  g_queue_clear_full (&self->pending, (GDestroyNotify)pending_free);
   if (self->ssl)
     SSL_free (self->ssl);
   if (self->ctx)

@@ -7,7 +7,7 @@
 #include <nice/agent.h>
 #include <string.h>
 
-G_DEFINE_QUARK (disco-ice-error-quark, disco_ice_error)
+G_DEFINE_QUARK (disco - ice - error - quark, disco_ice_error)
 
 struct _DiscoIceSession
 {
@@ -25,8 +25,8 @@ struct _DiscoIceSession
 const char *
 disco_ice_state_to_string (DiscoIceState state)
 {
-  static const char *names[] = { "new", "gathering", "gathered", "checking",
-                                 "connected", "failed", "closed" };
+  static const char *names[]
+      = { "new", "gathering", "gathered", "checking", "connected", "failed", "closed" };
   return state < G_N_ELEMENTS (names) ? names[state] : "unknown";
 }
 
@@ -35,7 +35,8 @@ set_state (DiscoIceSession *self, DiscoIceState state)
 {
   if (self->state == state)
     return;
-  g_debug ("ICE %s -> %s", disco_ice_state_to_string (self->state), disco_ice_state_to_string (state));
+  g_debug ("ICE %s -> %s", disco_ice_state_to_string (self->state),
+           disco_ice_state_to_string (state));
   self->state = state;
   if (self->state_func)
     self->state_func (self, state, self->user_data);
@@ -50,33 +51,35 @@ on_gathering_done (NiceAgent *agent, guint stream_id, gpointer user_data)
 }
 
 static void
-on_component_state (NiceAgent *agent, guint stream_id, guint component_id, guint state, gpointer user_data)
+on_component_state (NiceAgent *agent, guint stream_id, guint component_id, guint state,
+                    gpointer user_data)
 {
   DiscoIceSession *self = user_data;
 
   switch (state)
     {
-    case NICE_COMPONENT_STATE_CONNECTING:
-      set_state (self, DISCO_ICE_STATE_CHECKING);
-      break;
-    case NICE_COMPONENT_STATE_CONNECTED:
-    case NICE_COMPONENT_STATE_READY:
-      set_state (self, DISCO_ICE_STATE_CONNECTED);
-      break;
-    case NICE_COMPONENT_STATE_FAILED:
-      set_state (self, DISCO_ICE_STATE_FAILED);
-      break;
-    default:
-      break;
+      case NICE_COMPONENT_STATE_CONNECTING:
+        set_state (self, DISCO_ICE_STATE_CHECKING);
+        break;
+      case NICE_COMPONENT_STATE_CONNECTED:
+      case NICE_COMPONENT_STATE_READY:
+        set_state (self, DISCO_ICE_STATE_CONNECTED);
+        break;
+      case NICE_COMPONENT_STATE_FAILED:
+        set_state (self, DISCO_ICE_STATE_FAILED);
+        break;
+      default:
+        break;
     }
 }
 
 static void
-on_recv (NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf, gpointer user_data)
+on_recv (NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
+         gpointer user_data)
 {
   DiscoIceSession *self = user_data;
   if (self->recv_func)
-    self->recv_func (self, (const guint8 *) buf, len, self->user_data);
+    self->recv_func (self, (const guint8 *)buf, len, self->user_data);
 }
 
 DiscoIceSession *
@@ -91,8 +94,8 @@ disco_ice_session_new (GMainContext *context, const DiscoIceConfig *config, GErr
 
   self->agent = nice_agent_new (self->context, NICE_COMPATIBILITY_RFC5245);
   /* UPnP would send SSDP multicast to every interface: never. */
-  g_object_set (self->agent, "upnp", FALSE, "controlling-mode", config->controlling,
-                "ice-tcp", FALSE, NULL);
+  g_object_set (self->agent, "upnp", FALSE, "controlling-mode", config->controlling, "ice-tcp",
+                FALSE, NULL);
   if (config->stun_server)
     g_object_set (self->agent, "stun-server", config->stun_server, "stun-server-port",
                   config->stun_port ? config->stun_port : 3478, NULL);
@@ -120,7 +123,8 @@ disco_ice_session_new (GMainContext *context, const DiscoIceConfig *config, GErr
   g_signal_connect (self->agent, "component-state-changed", G_CALLBACK (on_component_state), self);
   nice_agent_attach_recv (self->agent, self->stream_id, 1, self->context, on_recv, self);
 
-  if (!nice_agent_get_local_credentials (self->agent, self->stream_id, &self->ufrag, &self->password))
+  if (!nice_agent_get_local_credentials (self->agent, self->stream_id, &self->ufrag,
+                                         &self->password))
     {
       g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_FAILED, "no local ICE credentials");
       return NULL;
@@ -129,10 +133,8 @@ disco_ice_session_new (GMainContext *context, const DiscoIceConfig *config, GErr
 }
 
 void
-disco_ice_session_set_callbacks (DiscoIceSession *self,
-                                 DiscoIceStateFunc state_func,
-                                 DiscoIceRecvFunc recv_func,
-                                 gpointer user_data)
+disco_ice_session_set_callbacks (DiscoIceSession *self, DiscoIceStateFunc state_func,
+                                 DiscoIceRecvFunc recv_func, gpointer user_data)
 {
   self->state_func = state_func;
   self->recv_func = recv_func;
@@ -170,18 +172,18 @@ to_reload_addr (const NiceAddress *na, DiscoReloadIpAddressPort *out)
 {
   struct sockaddr_storage ss;
   memset (out, 0, sizeof *out);
-  nice_address_copy_to_sockaddr (na, (struct sockaddr *) &ss);
+  nice_address_copy_to_sockaddr (na, (struct sockaddr *)&ss);
   if (ss.ss_family == AF_INET6)
     {
       out->type = 2;
-      memcpy (out->addr, &((struct sockaddr_in6 *) &ss)->sin6_addr, 16);
+      memcpy (out->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
     }
   else
     {
       out->type = 1;
-      memcpy (out->addr, &((struct sockaddr_in *) &ss)->sin_addr, 4);
+      memcpy (out->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
     }
-  out->port = (guint16) nice_address_get_port (na);
+  out->port = (guint16)nice_address_get_port (na);
 }
 
 static gboolean
@@ -189,8 +191,8 @@ from_reload_addr (const DiscoReloadIpAddressPort *in, NiceAddress *out)
 {
   nice_address_init (out);
   if (in->type == 1)
-    nice_address_set_ipv4 (out, (guint32) in->addr[0] << 24 | in->addr[1] << 16 | in->addr[2] << 8 |
-                                    in->addr[3]);
+    nice_address_set_ipv4 (out, (guint32)in->addr[0] << 24 | in->addr[1] << 16 | in->addr[2] << 8
+                                    | in->addr[3]);
   else if (in->type == 2)
     nice_address_set_ipv6 (out, in->addr);
   else
@@ -202,7 +204,7 @@ from_reload_addr (const DiscoReloadIpAddressPort *in, NiceAddress *out)
 GPtrArray *
 disco_ice_session_get_local_candidates (DiscoIceSession *self)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) disco_reload_ice_candidate_free);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)disco_reload_ice_candidate_free);
   GSList *list = nice_agent_get_local_candidates (self->agent, self->stream_id, 1);
 
   for (GSList *l = list; l; l = l->next)
@@ -217,48 +219,47 @@ disco_ice_session_get_local_candidates (DiscoIceSession *self)
       c->priority = nc->priority;
       switch (nc->type)
         {
-        case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
-        case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
-          c->type = DISCO_RELOAD_CAND_SRFLX;
-          to_reload_addr (&nc->base_addr, &c->rel_addr_port);
-          break;
-        case NICE_CANDIDATE_TYPE_RELAYED:
-          c->type = DISCO_RELOAD_CAND_RELAY;
-          to_reload_addr (&nc->base_addr, &c->rel_addr_port);
-          break;
-        default:
-          c->type = DISCO_RELOAD_CAND_HOST;
-          break;
+          case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
+          case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
+            c->type = DISCO_RELOAD_CAND_SRFLX;
+            to_reload_addr (&nc->base_addr, &c->rel_addr_port);
+            break;
+          case NICE_CANDIDATE_TYPE_RELAYED:
+            c->type = DISCO_RELOAD_CAND_RELAY;
+            to_reload_addr (&nc->base_addr, &c->rel_addr_port);
+            break;
+          default:
+            c->type = DISCO_RELOAD_CAND_HOST;
+            break;
         }
       g_ptr_array_add (out, c);
     }
-  g_slist_free_full (list, (GDestroyNotify) nice_candidate_free);
+  g_slist_free_full (list, (GDestroyNotify)nice_candidate_free);
   return out;
 }
 
 gboolean
-disco_ice_session_set_remote (DiscoIceSession *self,
-                              const char *ufrag,
-                              const char *password,
-                              GPtrArray *candidates,
-                              GError **error)
+disco_ice_session_set_remote (DiscoIceSession *self, const char *ufrag, const char *password,
+                              GPtrArray *candidates, GError **error)
 {
   GSList *list = NULL;
 
   if (ufrag == NULL || password == NULL || !*ufrag || !*password)
     {
-      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_BAD_CANDIDATE, "missing ICE credentials");
+      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_BAD_CANDIDATE,
+                   "missing ICE credentials");
       return FALSE;
     }
   for (guint i = 0; candidates && i < candidates->len; i++)
     {
       const DiscoReloadIceCandidate *c = g_ptr_array_index (candidates, i);
-      NiceCandidateType type = c->type == DISCO_RELOAD_CAND_SRFLX   ? NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE
+      NiceCandidateType type = c->type == DISCO_RELOAD_CAND_SRFLX
+                                   ? NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE
                                : c->type == DISCO_RELOAD_CAND_RELAY ? NICE_CANDIDATE_TYPE_RELAYED
-                                                                     : NICE_CANDIDATE_TYPE_HOST;
+                                                                    : NICE_CANDIDATE_TYPE_HOST;
       NiceCandidate *nc = nice_candidate_new (type);
-      if (!from_reload_addr (&c->addr_port, &nc->addr) || c->foundation == NULL ||
-          strlen (c->foundation) >= NICE_CANDIDATE_MAX_FOUNDATION)
+      if (!from_reload_addr (&c->addr_port, &nc->addr) || c->foundation == NULL
+          || strlen (c->foundation) >= NICE_CANDIDATE_MAX_FOUNDATION)
         {
           g_debug ("skipping unusable remote candidate %u", i);
           nice_candidate_free (nc);
@@ -275,16 +276,18 @@ disco_ice_session_set_remote (DiscoIceSession *self,
     }
   if (list == NULL)
     {
-      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_BAD_CANDIDATE, "no usable remote candidate");
+      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_BAD_CANDIDATE,
+                   "no usable remote candidate");
       return FALSE;
     }
 
-  gboolean ok = nice_agent_set_remote_credentials (self->agent, self->stream_id, ufrag, password) &&
-                nice_agent_set_remote_candidates (self->agent, self->stream_id, 1, list) > 0;
-  g_slist_free_full (list, (GDestroyNotify) nice_candidate_free);
+  gboolean ok = nice_agent_set_remote_credentials (self->agent, self->stream_id, ufrag, password)
+                && nice_agent_set_remote_candidates (self->agent, self->stream_id, 1, list) > 0;
+  g_slist_free_full (list, (GDestroyNotify)nice_candidate_free);
   if (!ok)
     {
-      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_BAD_CANDIDATE, "libnice refused the remote candidates");
+      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_BAD_CANDIDATE,
+                   "libnice refused the remote candidates");
       return FALSE;
     }
   if (self->state < DISCO_ICE_STATE_CHECKING)
@@ -307,9 +310,10 @@ disco_ice_session_send (DiscoIceSession *self, const guint8 *data, gsize len, GE
                    disco_ice_state_to_string (self->state));
       return FALSE;
     }
-  if (nice_agent_send (self->agent, self->stream_id, 1, (guint) len, (const gchar *) data) < 0)
+  if (nice_agent_send (self->agent, self->stream_id, 1, (guint)len, (const gchar *)data) < 0)
     {
-      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_FAILED, "sending on the ICE pair failed");
+      g_set_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_FAILED,
+                   "sending on the ICE pair failed");
       return FALSE;
     }
   return TRUE;

@@ -20,8 +20,8 @@ G_BEGIN_DECLS
 #define DISCO_RELOAD_FRAME_ACK_LEN 9         /* type + ack_sequence + received */
 #define DISCO_RELOAD_FRAME_MAX_PAYLOAD 0xFFFFFFu
 
-#define DISCO_RELOAD_FRAMING_ERROR (disco_reload_framing_error_quark())
-GQuark disco_reload_framing_error_quark(void);
+#define DISCO_RELOAD_FRAMING_ERROR (disco_reload_framing_error_quark ())
+GQuark disco_reload_framing_error_quark (void);
 
 typedef enum
 {
@@ -41,14 +41,14 @@ typedef struct
 
 /* Writes the 8-byte DATA header for a payload of @payload_len (must be
  * <= DISCO_RELOAD_FRAME_MAX_PAYLOAD). */
-void disco_reload_frame_write_data_header(guint8 out[DISCO_RELOAD_FRAME_DATA_HEADER_LEN],
-                                          guint32 sequence, gsize payload_len);
+void disco_reload_frame_write_data_header (guint8 out[DISCO_RELOAD_FRAME_DATA_HEADER_LEN],
+                                           guint32 sequence, gsize payload_len);
 /* A whole DATA frame (header + copy of @payload) as new GBytes; NULL and
  * @error when the payload is too large for the 24-bit length. */
-GBytes *disco_reload_frame_encode_data(guint32 sequence, const guint8 *payload, gsize payload_len,
-                                       GError **error);
-void disco_reload_frame_write_ack(guint8 out[DISCO_RELOAD_FRAME_ACK_LEN], guint32 ack_sequence,
-                                  guint32 received);
+GBytes *disco_reload_frame_encode_data (guint32 sequence, const guint8 *payload, gsize payload_len,
+                                        GError **error);
+void disco_reload_frame_write_ack (guint8 out[DISCO_RELOAD_FRAME_ACK_LEN], guint32 ack_sequence,
+                                   guint32 received);
 
 /* Parses one frame at the start of @buf.
  * Returns the number of bytes the frame occupies (> 0) and fills @frame;
@@ -57,8 +57,8 @@ void disco_reload_frame_write_ack(guint8 out[DISCO_RELOAD_FRAME_ACK_LEN], guint3
  * @max_payload bytes.  In the TOO_LARGE case @frame still holds the type,
  * sequence and announced payload_len (payload = NULL), so the caller can
  * answer Error_Message_Too_Large before closing. */
-gssize disco_reload_frame_parse(const guint8 *buf, gsize len, gsize max_payload,
-                                DiscoReloadFrame *frame, GError **error);
+gssize disco_reload_frame_parse (const guint8 *buf, gsize len, gsize max_payload,
+                                 DiscoReloadFrame *frame, GError **error);
 
 /* Receiver side: remembers the last 32 sequence numbers received and builds
  * the ACK for each.  Bit k (value 1u << k, k = 1..31) of @received is set when
@@ -71,11 +71,11 @@ typedef struct
   guint32 window;  /* bit k: highest - k received, k = 0..31 */
 } DiscoReloadAckTracker;
 
-void disco_reload_ack_tracker_init(DiscoReloadAckTracker *tracker);
+void disco_reload_ack_tracker_init (DiscoReloadAckTracker *tracker);
 /* Records @sequence and returns the bitmap to put in its ACK.  Sets
  * *@duplicate (optional) to TRUE when @sequence was already in the window. */
-guint32 disco_reload_ack_tracker_receive(DiscoReloadAckTracker *tracker, guint32 sequence,
-                                         gboolean *duplicate);
+guint32 disco_reload_ack_tracker_receive (DiscoReloadAckTracker *tracker, guint32 sequence,
+                                          gboolean *duplicate);
 
 /* Sender side: RFC 6298 round-trip estimation from ACKs.  Times are in
  * microseconds (g_get_monotonic_time()); RTO is clamped to
@@ -107,18 +107,18 @@ typedef struct
   guint pending_count;
 } DiscoReloadRtt;
 
-void disco_reload_rtt_init(DiscoReloadRtt *rtt);
+void disco_reload_rtt_init (DiscoReloadRtt *rtt);
 /* Notes that DATA frame @sequence left at @now_us. */
-void disco_reload_rtt_sent(DiscoReloadRtt *rtt, guint32 sequence, gint64 now_us);
+void disco_reload_rtt_sent (DiscoReloadRtt *rtt, guint32 sequence, gint64 now_us);
 /* Processes an ACK received at @now_us.  The frame named by ack_sequence
  * gives an RTT sample; frames named in the bitmap are only marked acked
  * (their ACKs were evidently lost or merged, so their timing is unreliable).
  * Returns the number of pending frames this ACK acknowledged. */
-guint disco_reload_rtt_ack(DiscoReloadRtt *rtt, guint32 ack_sequence, guint32 received,
-                           gint64 now_us);
+guint disco_reload_rtt_ack (DiscoReloadRtt *rtt, guint32 ack_sequence, guint32 received,
+                            gint64 now_us);
 /* Adds one RTT measurement (RFC 6298 §2.2/2.3). */
-void disco_reload_rtt_sample(DiscoReloadRtt *rtt, gint64 sample_us);
+void disco_reload_rtt_sample (DiscoReloadRtt *rtt, gint64 sample_us);
 /* Send time of the oldest unacked frame, or -1. */
-gint64 disco_reload_rtt_oldest_unacked(const DiscoReloadRtt *rtt);
+gint64 disco_reload_rtt_oldest_unacked (const DiscoReloadRtt *rtt);
 
 G_END_DECLS

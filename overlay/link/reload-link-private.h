@@ -22,6 +22,7 @@ struct _DiscoReloadLinkContext
 /* Checks the peer certificate of a finished handshake: trusted (chain to a
  * root or self-signed rule), and carrying @expected (when non-NULL).  On
  * success *@cert_out gets the parsed certificate and *@node_out the Node-ID. */
-gboolean disco_reload_link_check_peer(DiscoReloadLinkContext *ctx, SSL *ssl,
-                                      const DiscoReloadNodeId *expected, DiscoReloadCert **cert_out,
-                                      DiscoReloadNodeId *node_out, GError **error);
+gboolean disco_reload_link_check_peer (DiscoReloadLinkContext *ctx, SSL *ssl,
+                                       const DiscoReloadNodeId *expected,
+                                       DiscoReloadCert **cert_out, DiscoReloadNodeId *node_out,
+                                       GError **error);

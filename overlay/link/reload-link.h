@@ -37,8 +37,8 @@
 
 G_BEGIN_DECLS
 
-#define DISCO_RELOAD_LINK_ERROR (disco_reload_link_error_quark())
-GQuark disco_reload_link_error_quark(void);
+#define DISCO_RELOAD_LINK_ERROR (disco_reload_link_error_quark ())
+GQuark disco_reload_link_error_quark (void);
 
 typedef enum
 {
@@ -82,102 +82,102 @@ typedef enum
 typedef struct
 {
   /* The handshake and the certificate checks passed; messages may flow. */
-  void (*established)(DiscoReloadLink *link, gpointer user_data);
+  void (*established) (DiscoReloadLink *link, gpointer user_data);
   /* One complete RELOAD message (a DATA frame's payload); borrowed. */
-  void (*message)(DiscoReloadLink *link, GBytes *message, gpointer user_data);
+  void (*message) (DiscoReloadLink *link, GBytes *message, gpointer user_data);
   /* A message above max-message-size arrived: @head holds its first bytes
    * (borrowed), @announced the length its frame claimed.  Reading has
    * stopped.  When NULL, the link just closes. */
-  void (*too_large)(DiscoReloadLink *link, GBytes *head, gsize announced, gpointer user_data);
+  void (*too_large) (DiscoReloadLink *link, GBytes *head, gsize announced, gpointer user_data);
   /* The link died (peer close, error, failed check); @error says why.  Not
    * called after disco_reload_link_close(). */
-  void (*closed)(DiscoReloadLink *link, const GError *error, gpointer user_data);
+  void (*closed) (DiscoReloadLink *link, const GError *error, gpointer user_data);
 } DiscoReloadLinkCallbacks;
 
 /* Builds the TLS context.  Copies what it needs from @settings (the caller
  * keeps ownership of everything in it).  Fails when the certificate and key
  * do not match or a root certificate does not parse. */
-DiscoReloadLinkContext *disco_reload_link_context_new(const DiscoReloadLinkSettings *settings,
-                                                      GError **error);
-DiscoReloadLinkContext *disco_reload_link_context_ref(DiscoReloadLinkContext *ctx);
-void disco_reload_link_context_unref(DiscoReloadLinkContext *ctx);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoReloadLinkContext, disco_reload_link_context_unref)
+DiscoReloadLinkContext *disco_reload_link_context_new (const DiscoReloadLinkSettings *settings,
+                                                       GError **error);
+DiscoReloadLinkContext *disco_reload_link_context_ref (DiscoReloadLinkContext *ctx);
+void disco_reload_link_context_unref (DiscoReloadLinkContext *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoReloadLinkContext, disco_reload_link_context_unref)
 
-gsize disco_reload_link_context_get_max_message_size(DiscoReloadLinkContext *ctx);
+gsize disco_reload_link_context_get_max_message_size (DiscoReloadLinkContext *ctx);
 /* The context's trust (borrowed): the node verifies message signatures
  * against the same anchors as the links. */
-DiscoReloadTrust *disco_reload_link_context_get_trust(DiscoReloadLinkContext *ctx);
-DiscoReloadConfig *disco_reload_link_context_get_config(DiscoReloadLinkContext *ctx);
+DiscoReloadTrust *disco_reload_link_context_get_trust (DiscoReloadLinkContext *ctx);
+DiscoReloadConfig *disco_reload_link_context_get_config (DiscoReloadLinkContext *ctx);
 
 /* Takes over a connected TCP socket.  @is_server: TLS server side (the side
  * that accepted).  @expected_node_id: Node-ID the peer's certificate must
  * carry, or NULL to accept any valid certificate.  The
  * handshake starts at once on the thread-default main context. */
-DiscoReloadLink *disco_reload_link_new(DiscoReloadLinkContext *ctx, GSocket *socket,
-                                       gboolean is_server, DiscoReloadLinkMode mode,
-                                       const DiscoReloadNodeId *expected_node_id,
-                                       const DiscoReloadLinkCallbacks *callbacks,
-                                       gpointer user_data, GError **error);
+DiscoReloadLink *disco_reload_link_new (DiscoReloadLinkContext *ctx, GSocket *socket,
+                                        gboolean is_server, DiscoReloadLinkMode mode,
+                                        const DiscoReloadNodeId *expected_node_id,
+                                        const DiscoReloadLinkCallbacks *callbacks,
+                                        gpointer user_data, GError **error);
 
 /* Starts a non-blocking TCP connect to @address and then the TLS handshake
  * as client.  Errors from the connect come through the closed callback. */
-DiscoReloadLink *disco_reload_link_connect(DiscoReloadLinkContext *ctx, GSocketAddress *address,
-                                           DiscoReloadLinkMode mode,
-                                           const DiscoReloadNodeId *expected_node_id,
-                                           const DiscoReloadLinkCallbacks *callbacks,
-                                           gpointer user_data, GError **error);
+DiscoReloadLink *disco_reload_link_connect (DiscoReloadLinkContext *ctx, GSocketAddress *address,
+                                            DiscoReloadLinkMode mode,
+                                            const DiscoReloadNodeId *expected_node_id,
+                                            const DiscoReloadLinkCallbacks *callbacks,
+                                            gpointer user_data, GError **error);
 
-DiscoReloadLink *disco_reload_link_ref(DiscoReloadLink *link);
+DiscoReloadLink *disco_reload_link_ref (DiscoReloadLink *link);
 /* Dropping the last reference closes the link silently. */
-void disco_reload_link_unref(DiscoReloadLink *link);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoReloadLink, disco_reload_link_unref)
+void disco_reload_link_unref (DiscoReloadLink *link);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoReloadLink, disco_reload_link_unref)
 
 /* Queues @message (a whole encoded RELOAD message) as one DATA frame.  May be
  * called before the link is established (sent once it is).  Fails when the
  * link is closed or the message exceeds the 24-bit frame length. */
-gboolean disco_reload_link_send(DiscoReloadLink *link, GBytes *message, GError **error);
+gboolean disco_reload_link_send (DiscoReloadLink *link, GBytes *message, GError **error);
 
 /* Closes now: no more callbacks, pending output is dropped. */
-void disco_reload_link_close(DiscoReloadLink *link);
+void disco_reload_link_close (DiscoReloadLink *link);
 /* Stops reading, sends what is queued (with a TLS close_notify), then closes;
  * the closed callback is not called. */
-void disco_reload_link_close_after_flush(DiscoReloadLink *link);
+void disco_reload_link_close_after_flush (DiscoReloadLink *link);
 
-gboolean disco_reload_link_is_established(DiscoReloadLink *link);
-gboolean disco_reload_link_is_open(DiscoReloadLink *link); /* not yet closed */
-DiscoReloadLinkMode disco_reload_link_get_mode(DiscoReloadLink *link);
+gboolean disco_reload_link_is_established (DiscoReloadLink *link);
+gboolean disco_reload_link_is_open (DiscoReloadLink *link); /* not yet closed */
+DiscoReloadLinkMode disco_reload_link_get_mode (DiscoReloadLink *link);
 /* The peer's Node-ID: the expected one if given, else the first of its
  * certificate; NULL before the link is established and for plaintext links
  * (see disco_reload_link_set_peer_node_id).  Borrowed. */
-const DiscoReloadNodeId *disco_reload_link_get_peer_node_id(DiscoReloadLink *link);
+const DiscoReloadNodeId *disco_reload_link_get_peer_node_id (DiscoReloadLink *link);
 /* Plaintext links have no certificate: the owner may record the Node-ID it
  * learned from a verified message. */
-void disco_reload_link_set_peer_node_id(DiscoReloadLink *link, const DiscoReloadNodeId *id);
+void disco_reload_link_set_peer_node_id (DiscoReloadLink *link, const DiscoReloadNodeId *id);
 /* The peer's verified certificate (Node-IDs, user name), or NULL.  Borrowed. */
-DiscoReloadCert *disco_reload_link_get_peer_cert(DiscoReloadLink *link);
+DiscoReloadCert *disco_reload_link_get_peer_cert (DiscoReloadLink *link);
 /* New reference to the remote address, or NULL. */
-GSocketAddress *disco_reload_link_get_remote_address(DiscoReloadLink *link);
-const DiscoReloadRtt *disco_reload_link_get_rtt(DiscoReloadLink *link);
+GSocketAddress *disco_reload_link_get_remote_address (DiscoReloadLink *link);
+const DiscoReloadRtt *disco_reload_link_get_rtt (DiscoReloadLink *link);
 /* "tls"/"plaintext" plus a short peer description for logs; borrowed. */
-const char *disco_reload_link_describe(DiscoReloadLink *link);
+const char *disco_reload_link_describe (DiscoReloadLink *link);
 
 /* A listener: accepts TCP connections on a bound socket and wraps each in a
  * server-side link (mode as given).  @accepted is called with a new link (the
  * callee takes the reference); the link's callbacks/user_data come from
  * @link_callbacks/@link_user_data. */
 typedef struct _DiscoReloadListener DiscoReloadListener;
-typedef void (*DiscoReloadAcceptFunc)(DiscoReloadListener *listener, DiscoReloadLink *link,
-                                      gpointer user_data);
+typedef void (*DiscoReloadAcceptFunc) (DiscoReloadListener *listener, DiscoReloadLink *link,
+                                       gpointer user_data);
 
-DiscoReloadListener *disco_reload_listener_new(DiscoReloadLinkContext *ctx,
-                                               GInetSocketAddress *address,
-                                               DiscoReloadLinkMode mode,
-                                               DiscoReloadAcceptFunc accepted,
-                                               const DiscoReloadLinkCallbacks *link_callbacks,
-                                               gpointer user_data, GError **error);
+DiscoReloadListener *disco_reload_listener_new (DiscoReloadLinkContext *ctx,
+                                                GInetSocketAddress *address,
+                                                DiscoReloadLinkMode mode,
+                                                DiscoReloadAcceptFunc accepted,
+                                                const DiscoReloadLinkCallbacks *link_callbacks,
+                                                gpointer user_data, GError **error);
 /* The bound address (port resolved); borrowed. */
-GInetSocketAddress *disco_reload_listener_get_address(DiscoReloadListener *listener);
-void disco_reload_listener_free(DiscoReloadListener *listener);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoReloadListener, disco_reload_listener_free)
+GInetSocketAddress *disco_reload_listener_get_address (DiscoReloadListener *listener);
+void disco_reload_listener_free (DiscoReloadListener *listener);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoReloadListener, disco_reload_listener_free)
 
 G_END_DECLS

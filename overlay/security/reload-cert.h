@@ -18,8 +18,8 @@
 
 G_BEGIN_DECLS
 
-#define DISCO_RELOAD_SECURITY_ERROR (disco_reload_security_error_quark())
-GQuark disco_reload_security_error_quark(void);
+#define DISCO_RELOAD_SECURITY_ERROR (disco_reload_security_error_quark ())
+GQuark disco_reload_security_error_quark (void);
 
 typedef enum
 {
@@ -52,31 +52,31 @@ typedef struct
 /* Parses a DER certificate.  Fails only on undecodable DER or a malformed
  * reload:// URI; a certificate without Node-IDs or user name parses (the
  * caller decides whether that is acceptable). */
-DiscoReloadCert *disco_reload_cert_new_from_der(const guint8 *der, gsize len, GError **error);
+DiscoReloadCert *disco_reload_cert_new_from_der (const guint8 *der, gsize len, GError **error);
 /* Takes a new reference on @x509. */
-DiscoReloadCert *disco_reload_cert_new_from_x509(X509 *x509, GError **error);
-DiscoReloadCert *disco_reload_cert_ref(DiscoReloadCert *cert);
-void disco_reload_cert_unref(DiscoReloadCert *cert);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoReloadCert, disco_reload_cert_unref)
+DiscoReloadCert *disco_reload_cert_new_from_x509 (X509 *x509, GError **error);
+DiscoReloadCert *disco_reload_cert_ref (DiscoReloadCert *cert);
+void disco_reload_cert_unref (DiscoReloadCert *cert);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoReloadCert, disco_reload_cert_unref)
 
 /* Parsed certificates are shared through a small process-wide cache keyed by
  * the DER's SHA-256; this drops it (tests checking for leaks, shutdown). */
-void disco_reload_cert_cache_clear(void);
+void disco_reload_cert_cache_clear (void);
 
-gboolean disco_reload_cert_has_node_id(const DiscoReloadCert *cert, const DiscoReloadNodeId *id);
+gboolean disco_reload_cert_has_node_id (const DiscoReloadCert *cert, const DiscoReloadNodeId *id);
 
 /* "reload://0110<hex>@<overlay>/" for @id (the RFC 6940 §14.15 form). */
-char *disco_reload_node_id_to_uri(const DiscoReloadNodeId *id, const char *overlay);
+char *disco_reload_node_id_to_uri (const DiscoReloadNodeId *id, const char *overlay);
 /* Parses a reload:// URI naming one peer.  *@overlay_out (may be NULL) gets
  * the overlay name.  Accepts the deviations listed above. */
-gboolean disco_reload_node_id_from_uri(const char *uri, DiscoReloadNodeId *id, char **overlay_out,
-                                       GError **error);
+gboolean disco_reload_node_id_from_uri (const char *uri, DiscoReloadNodeId *id, char **overlay_out,
+                                        GError **error);
 /* Lower-case hex, 32 characters. */
-char *disco_reload_node_id_to_hex(const DiscoReloadNodeId *id);
-gboolean disco_reload_node_id_from_hex(const char *hex, DiscoReloadNodeId *id);
+char *disco_reload_node_id_to_hex (const DiscoReloadNodeId *id);
+gboolean disco_reload_node_id_from_hex (const char *hex, DiscoReloadNodeId *id);
 
 /* The overlay hash of a Resource Name for CHORD-RELOAD: SHA-1(@name)
  * truncated to 16 bytes. */
-void disco_reload_resource_id_from_name(const guint8 *name, gsize len, DiscoReloadResourceId *rid);
+void disco_reload_resource_id_from_name (const guint8 *name, gsize len, DiscoReloadResourceId *rid);
 
 G_END_DECLS

@@ -33,9 +33,10 @@ typedef struct
   char *signer_user;       /* owned: user name of the item's signer */
 } DiscoReloadAclEntry;
 
-DiscoReloadAclEntry *disco_reload_acl_entry_new(guint32 index, const DiscoReloadAclItem *item_steal,
-                                                const char *signer_user);
-void disco_reload_acl_entry_free(DiscoReloadAclEntry *e);
+DiscoReloadAclEntry *disco_reload_acl_entry_new (guint32 index,
+                                                 const DiscoReloadAclItem *item_steal,
+                                                 const char *signer_user);
+void disco_reload_acl_entry_free (DiscoReloadAclEntry *e);
 
 typedef struct
 {
@@ -61,33 +62,33 @@ typedef struct
 /* TRUE if the write is allowed; else FALSE with a DISCO_RELOAD_USAGE_ERROR
  * FORBIDDEN (or MALFORMED) error saying why.  Either way the node answers a
  * refusal with Error_Forbidden. */
-gboolean disco_reload_access_check(const DiscoReloadAccessContext *ctx,
-                                   const DiscoReloadAccessRequest *req, GError **error);
+gboolean disco_reload_access_check (const DiscoReloadAccessContext *ctx,
+                                    const DiscoReloadAccessRequest *req, GError **error);
 
 /* Re-judges a value already stored under USER-CHAIN-ACL against the
  * current ACL (after revocations or expiry of grants): TRUE if its signer
  * @signer_user is the owner or still holds a valid chain.  Deletion markers
  * are always valid.  Used by the storing peer before serving a value. */
-gboolean disco_reload_access_still_valid(const DiscoReloadAccessContext *ctx,
-                                         const DiscoReloadStoredDataValue *value,
-                                         const char *signer_user);
+gboolean disco_reload_access_still_valid (const DiscoReloadAccessContext *ctx,
+                                          const DiscoReloadStoredDataValue *value,
+                                          const char *signer_user);
 
 /* Is @user the Resource Owner of ctx->resource, given the resource name
  * @name (NULL: only the user name itself counts)?  (user name hashes to the
  * Resource-ID, or @name hashes to it and matches one of the kind's variable
  * resource name patterns with @user's $USER / $DOMAIN.) */
-gboolean disco_reload_access_is_owner(const DiscoReloadAccessContext *ctx, const char *user,
-                                      const char *name);
+gboolean disco_reload_access_is_owner (const DiscoReloadAccessContext *ctx, const char *user,
+                                       const char *name);
 
 /* RFC 8076 §6.3 chain: does the ACL grant @user write access to @kind at
  * the resource (with allow_delegation when @need_delegation)?  The root must
  * be signed by the Resource Owner, judged with @name. */
-gboolean disco_reload_access_chain_valid(const DiscoReloadAccessContext *ctx, const char *user,
-                                         DiscoReloadKindId kind, gboolean need_delegation,
-                                         const char *name);
+gboolean disco_reload_access_chain_valid (const DiscoReloadAccessContext *ctx, const char *user,
+                                          DiscoReloadKindId kind, gboolean need_delegation,
+                                          const char *name);
 
 /* The ResourceNameExtension at the start of a value of a kind with variable
  * names, or NULL (no extension / malformed). */
-char *disco_reload_access_value_resource_name(const DiscoReloadKindConfig *kind, GBytes *value);
+char *disco_reload_access_value_resource_name (const DiscoReloadKindConfig *kind, GBytes *value);
 
 G_END_DECLS

@@ -26,8 +26,8 @@
 
 G_BEGIN_DECLS
 
-#define DISCO_RELOAD_USAGE_ERROR (disco_reload_usage_error_quark())
-GQuark disco_reload_usage_error_quark(void);
+#define DISCO_RELOAD_USAGE_ERROR (disco_reload_usage_error_quark ())
+GQuark disco_reload_usage_error_quark (void);
 
 typedef enum
 {
@@ -41,11 +41,11 @@ typedef enum
 #define DISCO_RELOAD_RESOURCE_NAME_PATTERN 1
 
 /* Appends { type=pattern(1), uint16 length, opaque resource_name<0..2^16-1> }. */
-gboolean disco_reload_resource_name_ext_encode(const char *name, GByteArray *out, GError **error);
+gboolean disco_reload_resource_name_ext_encode (const char *name, GByteArray *out, GError **error);
 /* Reads one from the start of @data; *@consumed gets its size.  The name is
  * returned NUL-terminated; names containing NUL are malformed. */
-gboolean disco_reload_resource_name_ext_decode(const guint8 *data, gsize len, char **name_out,
-                                               gsize *consumed, GError **error);
+gboolean disco_reload_resource_name_ext_decode (const guint8 *data, gsize len, char **name_out,
+                                                gsize *consumed, GError **error);
 
 /* ---- ACCESS-CONTROL-LIST ----------------------------------------------------- */
 
@@ -57,15 +57,15 @@ typedef struct
   gboolean allow_delegation;
 } DiscoReloadAclItem;
 
-void disco_reload_acl_item_clear(DiscoReloadAclItem *item);
+void disco_reload_acl_item_clear (DiscoReloadAclItem *item);
 /* @item->resource_name decides whether the extension is written. */
-GBytes *disco_reload_acl_item_encode(const DiscoReloadAclItem *item, GError **error);
+GBytes *disco_reload_acl_item_encode (const DiscoReloadAclItem *item, GError **error);
 /* @with_name_ext: the ACL kind has variable resource names enabled. */
-gboolean disco_reload_acl_item_decode(const guint8 *data, gsize len, gboolean with_name_ext,
-                                      DiscoReloadAclItem *out, GError **error);
+gboolean disco_reload_acl_item_decode (const guint8 *data, gsize len, gboolean with_name_ext,
+                                       DiscoReloadAclItem *out, GError **error);
 
 /* ShaRe array index for a writer: lsb24(Node-ID) << 8 | counter (RFC 8076 §3.1). */
-guint32 disco_reload_share_array_index(const DiscoReloadNodeId *node_id, guint8 counter);
+guint32 disco_reload_share_array_index (const DiscoReloadNodeId *node_id, guint8 counter);
 
 /* ---- SIP-REGISTRATION ---------------------------------------------------------- */
 
@@ -83,46 +83,47 @@ typedef struct
   GArray *destinations; /* ROUTE: DiscoReloadDestination, at least one */
 } DiscoReloadSipRegistration;
 
-void disco_reload_sip_registration_clear(DiscoReloadSipRegistration *reg);
-GBytes *disco_reload_sip_registration_encode(const DiscoReloadSipRegistration *reg, GError **error);
-gboolean disco_reload_sip_registration_decode(const guint8 *data, gsize len,
-                                              DiscoReloadSipRegistration *out, GError **error);
+void disco_reload_sip_registration_clear (DiscoReloadSipRegistration *reg);
+GBytes *disco_reload_sip_registration_encode (const DiscoReloadSipRegistration *reg,
+                                              GError **error);
+gboolean disco_reload_sip_registration_decode (const guint8 *data, gsize len,
+                                               DiscoReloadSipRegistration *out, GError **error);
 
 /* "sip:alice%40x@example.org" -> "alice@x@example.org"-style normalisation
  * of RFC 7904 §3.2: strip sip:/sips:, %-decode.  NULL if malformed. */
-char *disco_reload_aor_normalize(const char *aor);
+char *disco_reload_aor_normalize (const char *aor);
 
 /* The storing peer's RFC 7904 checks beyond USER-NODE-MATCH: the value
  * decodes, and the AOR (@user_name, the signer's rfc822Name) is admissible
  * under @kind's domain restriction (absent: any domain; present but
  * disabled: only the overlay's own domain; enabled: a pattern must match the
  * domain).  FORBIDDEN / MALFORMED errors. */
-gboolean disco_reload_sip_registration_check(const DiscoReloadConfig *config,
-                                             const DiscoReloadKindConfig *kind,
-                                             const char *user_name, const guint8 *value, gsize len,
-                                             GError **error);
+gboolean disco_reload_sip_registration_check (const DiscoReloadConfig *config,
+                                              const DiscoReloadKindConfig *kind,
+                                              const char *user_name, const guint8 *value, gsize len,
+                                              GError **error);
 
 /* ---- certificates ---------------------------------------------------------------- */
 
 /* Resource-IDs where a node stores its certificate: H(user name) for
  * CERTIFICATE_BY_USER, H(Node-ID) for CERTIFICATE_BY_NODE. */
-void disco_reload_certificate_resource_by_user(const char *user_name, DiscoReloadResourceId *rid);
-void disco_reload_certificate_resource_by_node(const DiscoReloadNodeId *node_id,
-                                               DiscoReloadResourceId *rid);
+void disco_reload_certificate_resource_by_user (const char *user_name, DiscoReloadResourceId *rid);
+void disco_reload_certificate_resource_by_node (const DiscoReloadNodeId *node_id,
+                                                DiscoReloadResourceId *rid);
 
 /* A signed array StoredData (append) carrying @id's DER certificate, for
  * Kind @kind (3 or 16) at @resource, storage_time @now_ms. */
-DiscoReloadStoredData *disco_reload_certificate_value_new(const DiscoReloadIdentity *id,
-                                                          DiscoReloadKindId kind,
-                                                          const DiscoReloadResourceId *resource,
-                                                          guint64 now_ms, guint32 lifetime,
-                                                          GError **error);
+DiscoReloadStoredData *disco_reload_certificate_value_new (const DiscoReloadIdentity *id,
+                                                           DiscoReloadKindId kind,
+                                                           const DiscoReloadResourceId *resource,
+                                                           guint64 now_ms, guint32 lifetime,
+                                                           GError **error);
 
 /* Adds every certificate found in @ans's CERTIFICATE_BY_NODE / _BY_USER
  * values (exists = TRUE) to @pool, so they can verify later signatures.
  * Returns how many were added. */
-guint disco_reload_cert_pool_add_fetch_ans(DiscoReloadCertPool *pool,
-                                           const DiscoReloadFetchAns *ans);
+guint disco_reload_cert_pool_add_fetch_ans (DiscoReloadCertPool *pool,
+                                            const DiscoReloadFetchAns *ans);
 
 /* ---- DISCO-REGISTRATION ------------------------------------------------------------ */
 
@@ -138,12 +139,12 @@ typedef struct
   guint16 cur_participants;
 } DiscoReloadDiscoRegistration;
 
-void disco_reload_disco_registration_init(DiscoReloadDiscoRegistration *reg);
-void disco_reload_disco_registration_clear(DiscoReloadDiscoRegistration *reg);
-GBytes *disco_reload_disco_registration_encode(const DiscoReloadDiscoRegistration *reg,
-                                               GError **error);
-gboolean disco_reload_disco_registration_decode(const guint8 *data, gsize len,
-                                                gboolean with_name_ext,
-                                                DiscoReloadDiscoRegistration *out, GError **error);
+void disco_reload_disco_registration_init (DiscoReloadDiscoRegistration *reg);
+void disco_reload_disco_registration_clear (DiscoReloadDiscoRegistration *reg);
+GBytes *disco_reload_disco_registration_encode (const DiscoReloadDiscoRegistration *reg,
+                                                GError **error);
+gboolean disco_reload_disco_registration_decode (const guint8 *data, gsize len,
+                                                 gboolean with_name_ext,
+                                                 DiscoReloadDiscoRegistration *out, GError **error);
 
 G_END_DECLS

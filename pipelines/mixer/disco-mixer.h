@@ -84,19 +84,19 @@ typedef enum
   DISCO_MIXER_PAD_KIND_CASCADE = 1,
 } DiscoMixerPadKind;
 
-GType disco_mixer_pad_kind_get_type(void);
-#define DISCO_TYPE_MIXER_PAD_KIND (disco_mixer_pad_kind_get_type())
+GType disco_mixer_pad_kind_get_type (void);
+#define DISCO_TYPE_MIXER_PAD_KIND (disco_mixer_pad_kind_get_type ())
 
-#define DISCO_TYPE_MIXER_PAD (disco_mixer_pad_get_type())
-G_DECLARE_FINAL_TYPE(DiscoMixerPad, disco_mixer_pad, DISCO, MIXER_PAD, GstAudioAggregatorPad)
+#define DISCO_TYPE_MIXER_PAD (disco_mixer_pad_get_type ())
+G_DECLARE_FINAL_TYPE (DiscoMixerPad, disco_mixer_pad, DISCO, MIXER_PAD, GstAudioAggregatorPad)
 
-#define DISCO_TYPE_MIXER (disco_mixer_get_type())
-G_DECLARE_FINAL_TYPE(DiscoMixer, disco_mixer, DISCO, MIXER, GstAudioAggregator)
+#define DISCO_TYPE_MIXER (disco_mixer_get_type ())
+G_DECLARE_FINAL_TYPE (DiscoMixer, disco_mixer, DISCO, MIXER, GstAudioAggregator)
 
 /* Registers the "discomixer" element (rank NONE) with the default registry as
  * a static plugin "discomixer".  Safe to call any number of times, from any
  * thread, after gst_init().  Returns FALSE with @error set if registration
  * failed. */
-gboolean disco_mixer_plugin_register(GError **error);
+gboolean disco_mixer_plugin_register (GError **error);
 
 G_END_DECLS

@@ -34,8 +34,8 @@ DiscoTestDaemon *
 disco_test_daemon_spawn_argv (const char *const *argv, guint timeout_ms, GError **error)
 {
   g_autoptr (DiscoTestDaemon) d = g_new0 (DiscoTestDaemon, 1);
-  g_autoptr (GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr (GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   int fd = g_file_open_tmp ("disco-test-stderr-XXXXXX", &d->stderr_path, error);
 
   if (fd < 0)
@@ -48,9 +48,9 @@ disco_test_daemon_spawn_argv (const char *const *argv, guint timeout_ms, GError 
 
   g_autoptr (GMainContext) ctx = g_main_context_new ();
   g_main_context_push_thread_default (ctx);
-  g_autoptr (GDataInputStream) in =
-      g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  g_autoptr (GDataInputStream) in
+      = g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
   char *ready = NULL;
 
   while (ready == NULL && g_get_monotonic_time () < deadline)
@@ -74,8 +74,8 @@ disco_test_daemon_spawn_argv (const char *const *argv, guint timeout_ms, GError 
   if (ready == NULL)
     {
       g_autofree char *err = disco_test_daemon_stderr (d);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                   "%s printed no ready line; stderr:\n%s", argv[0], err);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%s printed no ready line; stderr:\n%s",
+                   argv[0], err);
       return NULL;
     }
 
@@ -100,23 +100,23 @@ disco_test_daemon_spawn (const char *const *extra_args, GError **error)
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *data_dir = g_dir_make_tmp ("disco-test-data-XXXXXX", NULL);
 
-  g_ptr_array_add (argv, (char *) disco_test_program ("DISCO_FOCUS_BIN"));
+  g_ptr_array_add (argv, (char *)disco_test_program ("DISCO_FOCUS_BIN"));
   g_ptr_array_add (argv, "--sip-listen=127.0.0.1:0");
   g_ptr_array_add (argv, "--http-listen=127.0.0.1:0");
   g_ptr_array_add (argv, "--overlay-listen=127.0.0.1:0");
   g_ptr_array_add (argv, "--data-dir");
   g_ptr_array_add (argv, data_dir);
   for (const char *const *a = extra_args; a && *a; a++)
-    g_ptr_array_add (argv, (char *) *a);
+    g_ptr_array_add (argv, (char *)*a);
   g_ptr_array_add (argv, NULL);
-  return disco_test_daemon_spawn_argv ((const char *const *) argv->pdata, 20000, error);
+  return disco_test_daemon_spawn_argv ((const char *const *)argv->pdata, 20000, error);
 }
 
 static void
 wait_done (GObject *src, GAsyncResult *res, gpointer user_data)
 {
   g_subprocess_wait_finish (G_SUBPROCESS (src), res, NULL);
-  *(gboolean *) user_data = TRUE;
+  *(gboolean *)user_data = TRUE;
 }
 
 static gboolean
@@ -124,7 +124,7 @@ wait_for (GSubprocess *proc, guint timeout_ms)
 {
   g_autoptr (GMainContext) ctx = g_main_context_new ();
   gboolean done = FALSE;
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
 
   g_main_context_push_thread_default (ctx);
   g_subprocess_wait_async (proc, NULL, wait_done, &done);
@@ -184,10 +184,7 @@ disco_test_daemon_free (DiscoTestDaemon *d)
 }
 
 guint
-disco_test_http (const char *hostport,
-                 const char *method,
-                 const char *path,
-                 char **body,
+disco_test_http (const char *hostport, const char *method, const char *path, char **body,
                  char **content_type)
 {
   g_autofree char *url = g_strdup_printf ("http://%s%s", hostport, path);
@@ -227,7 +224,7 @@ disco_test_run (const char *const *argv, guint timeout_ms, char **out, char **er
       return -1;
     }
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  guint timer = g_timeout_add (timeout_ms, (GSourceFunc) g_cancellable_cancel, cancel);
+  guint timer = g_timeout_add (timeout_ms, (GSourceFunc)g_cancellable_cancel, cancel);
   g_autofree char *o = NULL, *e = NULL;
   gboolean ok = g_subprocess_communicate_utf8 (proc, NULL, cancel, &o, &e, &error);
   if (!g_cancellable_is_cancelled (cancel))
@@ -312,8 +309,8 @@ parse_metrics_line (const char *l, GHashTable *types, GHashTable *samples)
     return FALSE;
   char *end;
   double v = g_ascii_strtod (rest[0], &end);
-  if (*end != '\0' && !g_str_equal (rest[0], "NaN") && !g_str_equal (rest[0], "+Inf") &&
-      !g_str_equal (rest[0], "-Inf"))
+  if (*end != '\0' && !g_str_equal (rest[0], "NaN") && !g_str_equal (rest[0], "+Inf")
+      && !g_str_equal (rest[0], "-Inf"))
     return FALSE;
   if (samples)
     {

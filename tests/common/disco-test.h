@@ -13,11 +13,11 @@ G_BEGIN_DECLS
 typedef struct
 {
   GSubprocess *proc;
-  GHashTable *ready;  /* key -> value from the ready line */
-  const char *sip;    /* "127.0.0.1:PORT", owned by ready */
+  GHashTable *ready; /* key -> value from the ready line */
+  const char *sip;   /* "127.0.0.1:PORT", owned by ready */
   const char *http;
   const char *overlay;
-  char *stderr_path;  /* daemon's stderr, kept for failure messages */
+  char *stderr_path; /* daemon's stderr, kept for failure messages */
 } DiscoTestDaemon;
 
 /* Path of a built program, from the environment meson sets (e.g.
@@ -28,8 +28,7 @@ const char *disco_test_program (const char *env_name);
 DiscoTestDaemon *disco_test_daemon_spawn (const char *const *extra_args, GError **error);
 
 /* Spawns any command and waits for a line starting with "ready " on stdout. */
-DiscoTestDaemon *disco_test_daemon_spawn_argv (const char *const *argv,
-                                               guint timeout_ms,
+DiscoTestDaemon *disco_test_daemon_spawn_argv (const char *const *argv, guint timeout_ms,
                                                GError **error);
 
 /* Sends @signum, waits up to @timeout_ms.  Returns the exit status as from
@@ -45,17 +44,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoTestDaemon, disco_test_daemon_free)
 
 /* A blocking HTTP request to "ADDR:PORT" + @path.  Returns the status code
  * (0 on transport failure) and the body (NUL-terminated) and Content-Type. */
-guint disco_test_http (const char *hostport,
-                       const char *method,
-                       const char *path,
-                       char **body,
+guint disco_test_http (const char *hostport, const char *method, const char *path, char **body,
                        char **content_type);
 
 /* Runs @argv to completion with a timeout, capturing output. Returns exit status or -1. */
-int disco_test_run (const char *const *argv,
-                    guint timeout_ms,
-                    char **out,
-                    char **err);
+int disco_test_run (const char *const *argv, guint timeout_ms, char **out, char **err);
 
 /* Validates Prometheus text exposition format; on failure returns FALSE and
  * sets @why to the offending line.  @samples (optional) gets name{labels} -> value. */

@@ -16,6 +16,6 @@ G_BEGIN_DECLS
  * block holds a whole number of periods of every frequency involved (e.g.
  * 4800 samples at 48 kHz for multiples of 10 Hz).  Returns 0 for @n == 0 or a
  * @freq outside (0, @rate/2). */
-double disco_tone_power(const gint16 *samples, gsize n, guint rate, double freq);
+double disco_tone_power (const gint16 *samples, gsize n, guint rate, double freq);
 
 G_END_DECLS

@@ -24,8 +24,8 @@ test_address_parse (void)
     { "0.0.0.0:65535", "0.0.0.0:65535" },
     { "[::1]:5060", "[::1]:5060" },
   };
-  const char *bad[] = { "", "127.0.0.1", "localhost:80", "127.0.0.1:65536", "127.0.0.1:-1",
-                        "::1:5060", "[::1]5060", "1.2.3.4:80x", "300.1.1.1:1" };
+  const char *bad[] = { "",         "127.0.0.1", "localhost:80", "127.0.0.1:65536", "127.0.0.1:-1",
+                        "::1:5060", "[::1]5060", "1.2.3.4:80x",  "300.1.1.1:1" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
     {
@@ -116,8 +116,7 @@ test_flag_override (void)
   g_assert_true (
       disco_focus_config_set (c, "http", "listen", "127.0.0.1:9", "--http-listen", &error));
   g_assert_cmpuint (g_inet_socket_address_get_port (c->http_listen), ==, 9);
-  g_assert_false (
-      disco_focus_config_set (c, "http", "listen", "x", "--http-listen", &error));
+  g_assert_false (disco_focus_config_set (c, "http", "listen", "x", "--http-listen", &error));
   g_assert_nonnull (strstr (error->message, "--http-listen"));
   /* A failed set leaves the previous value. */
   g_assert_cmpuint (g_inet_socket_address_get_port (c->http_listen), ==, 9);
@@ -127,8 +126,8 @@ test_flag_override (void)
 static void
 test_example_file (void)
 {
-  g_autofree char *path =
-      g_build_filename (g_getenv ("DISCO_SOURCE_DIR"), "docs", "disco-focus.conf.example", NULL);
+  g_autofree char *path
+      = g_build_filename (g_getenv ("DISCO_SOURCE_DIR"), "docs", "disco-focus.conf.example", NULL);
   g_autoptr (DiscoFocusConfig) c = disco_focus_config_new_default ();
   g_autoptr (GError) error = NULL;
 

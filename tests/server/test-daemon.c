@@ -54,7 +54,7 @@ test_endpoints (void)
   g_assert_true (g_str_has_prefix (type, "text/html"));
   g_assert_nonnull (strstr (body, "<title>DisCo focus</title>"));
   g_assert_nonnull (strstr (body, "/assets/status.js"));
-  g_assert_null (strstr (body, "http://"));  /* no external CDN */
+  g_assert_null (strstr (body, "http://")); /* no external CDN */
   g_assert_null (strstr (body, "https://"));
   g_clear_pointer (&body, g_free);
   g_clear_pointer (&type, g_free);
@@ -82,11 +82,12 @@ test_endpoints (void)
                    "endpoint-test");
   g_assert_cmpint (json_object_get_int (get_json (id, "pid", json_type_int)), >, 0);
   get_json (doc, "started_at", json_type_string);
-  g_assert_cmpfloat (json_object_get_double (get_json (doc, "uptime_seconds", json_type_double)), >=,
-                     0);
+  g_assert_cmpfloat (json_object_get_double (get_json (doc, "uptime_seconds", json_type_double)),
+                     >=, 0);
   json_object *listen = get_json (doc, "listen", json_type_object);
   g_assert_cmpstr (json_object_get_string (get_json (listen, "sip", json_type_string)), ==, d->sip);
-  g_assert_cmpstr (json_object_get_string (get_json (listen, "http", json_type_string)), ==, d->http);
+  g_assert_cmpstr (json_object_get_string (get_json (listen, "http", json_type_string)), ==,
+                   d->http);
   g_assert_cmpstr (json_object_get_string (get_json (listen, "overlay", json_type_string)), ==,
                    d->overlay);
   get_json (doc, "overlay", json_type_object);
@@ -165,7 +166,7 @@ test_bad_config (void)
   const char *text = "[focus]\nname = ok\n[http]\nlisten = 127.0.0.1:notaport\n";
 
   g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize) strlen (text));
+  g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize)strlen (text));
   close (fd);
 
   const char *argv[] = { disco_test_program ("DISCO_FOCUS_BIN"), "--config", path, NULL };
@@ -173,8 +174,8 @@ test_bad_config (void)
   const char *expect[] = { line, "'listen'", "[http]", NULL };
   run_expect_usage_error (argv, expect);
 
-  const char *missing_argv[] = { disco_test_program ("DISCO_FOCUS_BIN"), "--config",
-                                 "/nonexistent/disco.conf", NULL };
+  const char *missing_argv[]
+      = { disco_test_program ("DISCO_FOCUS_BIN"), "--config", "/nonexistent/disco.conf", NULL };
   const char *missing_expect[] = { "/nonexistent/disco.conf", NULL };
   run_expect_usage_error (missing_argv, missing_expect);
   g_unlink (path);
@@ -237,9 +238,13 @@ test_data_dir (void)
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
   g_assert_cmpint (disco_test_daemon_stop (d, SIGTERM, 5000), ==, 0);
 
-  const char *argv[] = { disco_test_program ("DISCO_FOCUS_BIN"), "--sip-listen=127.0.0.1:0",
-                         "--http-listen=127.0.0.1:0", "--overlay-listen=127.0.0.1:0",
-                         "--data-dir", "/proc/no/such/place", NULL };
+  const char *argv[] = { disco_test_program ("DISCO_FOCUS_BIN"),
+                         "--sip-listen=127.0.0.1:0",
+                         "--http-listen=127.0.0.1:0",
+                         "--overlay-listen=127.0.0.1:0",
+                         "--data-dir",
+                         "/proc/no/such/place",
+                         NULL };
   g_autofree char *err = NULL;
   g_assert_cmpint (disco_test_run (argv, 10000, NULL, &err), ==, 1);
   g_assert_nonnull (strstr (err, "cannot create data directory /proc/no/such/place"));
@@ -252,26 +257,25 @@ test_garbage_input (void)
   g_autoptr (DiscoTestDaemon) d = spawn_or_fail (NULL);
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketConnection) conn =
-      g_socket_client_connect_to_host (client, d->http, 0, NULL, &error);
+  g_autoptr (GSocketConnection) conn
+      = g_socket_client_connect_to_host (client, d->http, 0, NULL, &error);
   g_assert_no_error (error);
   const char junk[] = "\x00\x01\x02 NOT HTTP AT ALL\r\n\r\n\xff\xfe";
   g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), junk, sizeof junk,
                              NULL, NULL, NULL);
   g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
 
-  g_autoptr (GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                          G_SOCKET_PROTOCOL_UDP, &error);
+  g_autoptr (GSocket) udp
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
   g_assert_no_error (error);
-  g_autoptr (GInetSocketAddress) to =
-      G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (
-          "127.0.0.1", atoi (strrchr (d->sip, ':') + 1)));
+  g_autoptr (GInetSocketAddress) to = G_INET_SOCKET_ADDRESS (
+      g_inet_socket_address_new_from_string ("127.0.0.1", atoi (strrchr (d->sip, ':') + 1)));
   for (int i = 0; i < 50; i++)
     {
       guint8 buf[512];
       for (gsize j = 0; j < sizeof buf; j++)
         buf[j] = g_random_int_range (0, 256);
-      g_socket_send_to (udp, G_SOCKET_ADDRESS (to), (char *) buf, 1 + i * 10, NULL, NULL);
+      g_socket_send_to (udp, G_SOCKET_ADDRESS (to), (char *)buf, 1 + i * 10, NULL, NULL);
     }
   const char *sipjunk = "INVITE sip:x SIP/2.0\r\nVia: garbage\r\nContent-Length: 99999\r\n\r\n";
   g_socket_send_to (udp, G_SOCKET_ADDRESS (to), sipjunk, strlen (sipjunk), NULL, NULL);
@@ -304,11 +308,11 @@ test_no_arguments (void)
       "kill -TERM $pid; wait $pid; echo \"exit=$?\"\n",
       home, home, disco_test_program ("DISCO_FOCUS_BIN"));
   g_autofree char *cwd = g_strdup (home);
-  const char *argv[] = { unshare, "-n", "--", "sh", "-c",
-                         g_strdup_printf ("cd '%s' && %s", cwd, script), NULL };
+  const char *argv[]
+      = { unshare, "-n", "--", "sh", "-c", g_strdup_printf ("cd '%s' && %s", cwd, script), NULL };
   g_autofree char *out = NULL, *err = NULL;
   int rc = disco_test_run (argv, 20000, &out, &err);
-  g_free ((char *) argv[5]);
+  g_free ((char *)argv[5]);
 
   if (rc == 1 && err && strstr (err, "unshare failed"))
     {
@@ -317,7 +321,8 @@ test_no_arguments (void)
     }
   g_test_message ("out: %s\nerr: %s", out, err);
   g_assert_cmpint (rc, ==, 0);
-  g_assert_nonnull (strstr (out, "ready sip=127.0.0.1:5060 http=127.0.0.1:8080 overlay=127.0.0.1:6084"));
+  g_assert_nonnull (
+      strstr (out, "ready sip=127.0.0.1:5060 http=127.0.0.1:8080 overlay=127.0.0.1:6084"));
   g_assert_nonnull (strstr (out, "ok\n"));
   g_assert_nonnull (strstr (out, "exit=0"));
 }
@@ -327,7 +332,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/daemon/endpoints", test_endpoints);
-  g_test_add_data_func ("/daemon/shutdown/sigterm", GINT_TO_POINTER (SIGTERM), test_signal_shutdown);
+  g_test_add_data_func ("/daemon/shutdown/sigterm", GINT_TO_POINTER (SIGTERM),
+                        test_signal_shutdown);
   g_test_add_data_func ("/daemon/shutdown/sigint", GINT_TO_POINTER (SIGINT), test_signal_shutdown);
   g_test_add_func ("/daemon/bad-config", test_bad_config);
   g_test_add_func ("/daemon/bad-flags", test_bad_flags);

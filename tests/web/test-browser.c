@@ -6,9 +6,17 @@
 #include "disco-test.h"
 
 static const char *chromium_flags[] = {
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-  "--disable-extensions", "--disable-default-apps", "--mute-audio",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+  "--disable-extensions",
+  "--disable-default-apps",
+  "--mute-audio",
 };
 
 static char *
@@ -46,11 +54,12 @@ test_status_page_renders (void)
       g_autofree char *cp = g_strdup_printf ("%d", 20000 + g_random_int_range (0, 20000));
       g_autofree char *p = g_strdup_printf ("%d", 40000 + g_random_int_range (0, 10000));
       g_autofree char *mp = g_strdup_printf ("%d", 50000 + 2 * g_random_int_range (0, 5000));
-      const char *argv_sipp[] = { sipp, d->sip, "-sn", "uac", "-s", "conference", "-i", "127.0.0.1",
-                                  "-mi", "127.0.0.1", "-ci", "127.0.0.1", "-cp", cp, "-p", p, "-mp", mp,
-                                  "-m", "1", "-d", "30000", "-nostdin", NULL };
-      caller = g_subprocess_newv (argv_sipp, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                                 G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+      const char *argv_sipp[]
+          = { sipp,  d->sip,      "-sn", "uac",       "-s",  "conference", "-i",       "127.0.0.1",
+              "-mi", "127.0.0.1", "-ci", "127.0.0.1", "-cp", cp,           "-p",       p,
+              "-mp", mp,          "-m",  "1",         "-d",  "30000",      "-nostdin", NULL };
+      caller = g_subprocess_newv (
+          argv_sipp, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
       g_assert_no_error (error);
       /* Wait until the focus lists the caller. */
       for (int i = 0; i < 100; i++)
@@ -69,7 +78,7 @@ test_status_page_renders (void)
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, chromium);
   for (gsize i = 0; i < G_N_ELEMENTS (chromium_flags); i++)
-    g_ptr_array_add (argv, (char *) chromium_flags[i]);
+    g_ptr_array_add (argv, (char *)chromium_flags[i]);
   g_ptr_array_add (argv, profile_flag);
   g_ptr_array_add (argv, "--virtual-time-budget=5000");
   g_ptr_array_add (argv, "--dump-dom");
@@ -77,7 +86,7 @@ test_status_page_renders (void)
   g_ptr_array_add (argv, NULL);
 
   g_autofree char *dom = NULL, *err = NULL;
-  int rc = disco_test_run ((const char *const *) argv->pdata, 90000, &dom, &err);
+  int rc = disco_test_run ((const char *const *)argv->pdata, 90000, &dom, &err);
   g_test_message ("chromium rc=%d stderr: %s", rc, err);
   g_assert_cmpint (rc, ==, 0);
   g_assert_nonnull (dom);

@@ -12,9 +12,10 @@ test_render (void)
   const char *labels[] = { "type", "Store", "peer", "a\"b\\c\nd", NULL };
   const char *labels2[] = { "type", "Fetch", NULL };
 
-  disco_web_metrics_add (m, "disco_messages_total", DISCO_WEB_METRIC_COUNTER, "Messages.\nSecond line",
-                         labels, 3);
-  disco_web_metrics_add (m, "disco_messages_total", DISCO_WEB_METRIC_COUNTER, "Messages.", labels2, 4);
+  disco_web_metrics_add (m, "disco_messages_total", DISCO_WEB_METRIC_COUNTER,
+                         "Messages.\nSecond line", labels, 3);
+  disco_web_metrics_add (m, "disco_messages_total", DISCO_WEB_METRIC_COUNTER, "Messages.", labels2,
+                         4);
   disco_web_metrics_add (m, "disco_ratio", DISCO_WEB_METRIC_GAUGE, "A ratio.", NULL, 0.25);
   disco_web_metrics_add (m, "disco_nan", DISCO_WEB_METRIC_GAUGE, "Not a number.", NULL, NAN);
   disco_web_metrics_add_process (m);
@@ -46,15 +47,15 @@ static void
 test_parser_rejects (void)
 {
   const char *bad[] = {
-    "disco_x 1",                         /* no trailing newline */
-    "disco_x\n",                         /* no value */
-    "disco_x one\n",                     /* not a number */
-    "9bad 1\n",                          /* bad name */
-    "disco_x{a=\"1\" 1\n",               /* unterminated labels */
-    "disco_x{a=1} 1\n",                  /* unquoted label */
-    "# TYPE disco_x countr\ndisco_x 1\n", /* bad type */
+    "disco_x 1",                                    /* no trailing newline */
+    "disco_x\n",                                    /* no value */
+    "disco_x one\n",                                /* not a number */
+    "9bad 1\n",                                     /* bad name */
+    "disco_x{a=\"1\" 1\n",                          /* unterminated labels */
+    "disco_x{a=1} 1\n",                             /* unquoted label */
+    "# TYPE disco_x countr\ndisco_x 1\n",           /* bad type */
     "# TYPE disco_x gauge\n# TYPE disco_x gauge\n", /* duplicate TYPE */
-    "disco_x 1\n\ndisco_y 2\n",          /* blank line */
+    "disco_x 1\n\ndisco_y 2\n",                     /* blank line */
   };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {

@@ -61,7 +61,7 @@ unhex (const char *text)
           g_free (buf);
           return NULL;
         }
-      buf[i] = (guint8) (hi << 4 | lo);
+      buf[i] = (guint8)(hi << 4 | lo);
     }
   return g_bytes_new_take (buf, n / 2);
 }
@@ -80,7 +80,7 @@ on_message (DiscoDtlsLink *link, const guint8 *data, gsize len, gpointer user_da
         {
           /* Leave time for the last ACKs before exiting. */
           p->rc = 0;
-          g_timeout_add (1000, (GSourceFunc) g_main_loop_quit, p->loop);
+          g_timeout_add (1000, (GSourceFunc)g_main_loop_quit, p->loop);
         }
       return;
     }
@@ -114,7 +114,7 @@ on_dtls_event (DiscoDtlsLink *link, DiscoDtlsEvent event, const GError *error, g
       g_autofree char *pad = g_strnfill (100 + i * 37, 'x');
       g_autofree char *msg = g_strdup_printf ("message %u %s", i, pad);
       g_autoptr (GError) err = NULL;
-      if (!disco_dtls_link_send (link, (const guint8 *) msg, strlen (msg), &err))
+      if (!disco_dtls_link_send (link, (const guint8 *)msg, strlen (msg), &err))
         finish (p, 1, err->message);
     }
 }
@@ -147,13 +147,12 @@ main (int argc, char **argv)
 {
   g_autofree char *address = NULL, *user = NULL;
   gboolean request = FALSE, answer = FALSE;
-  GOptionEntry entries[] = {
-    { "address", 0, 0, G_OPTION_ARG_STRING, &address, "local address", "IP" },
-    { "user", 0, 0, G_OPTION_ARG_STRING, &user, "user name", "NAME" },
-    { "request", 0, 0, G_OPTION_ARG_NONE, &request, "send the AppAttach request", NULL },
-    { "answer", 0, 0, G_OPTION_ARG_NONE, &answer, "answer it", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+      = { { "address", 0, 0, G_OPTION_ARG_STRING, &address, "local address", "IP" },
+          { "user", 0, 0, G_OPTION_ARG_STRING, &user, "user name", "NAME" },
+          { "request", 0, 0, G_OPTION_ARG_NONE, &request, "send the AppAttach request", NULL },
+          { "answer", 0, 0, G_OPTION_ARG_NONE, &answer, "answer it", NULL },
+          { NULL } };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
   Peer p = { 0 };
@@ -166,8 +165,8 @@ main (int argc, char **argv)
     }
   p.request = request;
   p.loop = g_main_loop_new (NULL, FALSE);
-  p.identity = disco_reload_identity_new_self_signed (user, "disco.example.org",
-                                                      DISCO_RELOAD_DIGEST_SHA256, 1, 2048, 1, &error);
+  p.identity = disco_reload_identity_new_self_signed (
+      user, "disco.example.org", DISCO_RELOAD_DIGEST_SHA256, 1, 2048, 1, &error);
   g_assert_no_error (error);
 
   const char *addrs[] = { address, NULL };
@@ -182,8 +181,8 @@ main (int argc, char **argv)
     g_main_context_iteration (NULL, TRUE);
 
   /* Our half of the AppAttach exchange, as real RELOAD bytes. */
-  g_autoptr (DiscoReloadMessage) msg =
-      disco_reload_message_new (request ? DISCO_RELOAD_APP_ATTACH_REQ : DISCO_RELOAD_APP_ATTACH_ANS);
+  g_autoptr (DiscoReloadMessage) msg = disco_reload_message_new (
+      request ? DISCO_RELOAD_APP_ATTACH_REQ : DISCO_RELOAD_APP_ATTACH_ANS);
   msg->body.attach.ufrag = g_strdup (disco_ice_session_get_ufrag (p.ice));
   msg->body.attach.password = g_strdup (disco_ice_session_get_password (p.ice));
   msg->body.attach.application = 5060;
@@ -192,7 +191,8 @@ main (int argc, char **argv)
   msg->body.attach.candidates = disco_ice_session_get_local_candidates (p.ice);
   g_autoptr (GByteArray) wire = g_byte_array_new ();
   g_assert_true (disco_reload_message_encode (msg, wire, &error));
-  g_autofree char *node = disco_reload_node_id_to_hex (disco_reload_identity_get_node_id (p.identity));
+  g_autofree char *node
+      = disco_reload_node_id_to_hex (disco_reload_identity_get_node_id (p.identity));
   g_autofree char *wire_hex = hex (wire->data, wire->len);
   printf ("node %s\nattach %s\n", node, wire_hex);
   fflush (stdout);
@@ -203,14 +203,15 @@ main (int argc, char **argv)
   g_strchomp (line);
   g_auto (GStrv) f = g_strsplit (line, " ", 3);
   g_autoptr (GBytes) remote = g_strv_length (f) == 3 ? unhex (f[2]) : NULL;
-  if (remote == NULL || !g_str_equal (f[0], "peer") || !disco_reload_node_id_from_hex (f[1], &p.peer))
+  if (remote == NULL || !g_str_equal (f[0], "peer")
+      || !disco_reload_node_id_from_hex (f[1], &p.peer))
     {
       g_printerr ("ice-peer: bad peer line\n");
       return 3;
     }
   g_autoptr (DiscoReloadMessage) theirs = NULL;
-  if (!disco_reload_message_decode (g_bytes_get_data (remote, NULL), g_bytes_get_size (remote), &theirs,
-                                    &error))
+  if (!disco_reload_message_decode (g_bytes_get_data (remote, NULL), g_bytes_get_size (remote),
+                                    &theirs, &error))
     {
       g_printerr ("ice-peer: peer's AppAttach does not decode: %s\n", error->message);
       return 3;
@@ -222,7 +223,7 @@ main (int argc, char **argv)
       return 3;
     }
 
-  guint timeout = g_timeout_add_seconds (30, (GSourceFunc) g_main_loop_quit, p.loop);
+  guint timeout = g_timeout_add_seconds (30, (GSourceFunc)g_main_loop_quit, p.loop);
   p.rc = 4;
   g_main_loop_run (p.loop);
   if (p.rc == 4)

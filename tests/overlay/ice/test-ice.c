@@ -20,7 +20,7 @@ static void
 on_recv_raw (DiscoIceSession *s, const guint8 *data, gsize len, gpointer user_data)
 {
   Side *side = user_data;
-  g_ptr_array_add (side->received, g_strndup ((const char *) data, len));
+  g_ptr_array_add (side->received, g_strndup ((const char *)data, len));
 }
 
 static Side *
@@ -29,14 +29,15 @@ side_new (gboolean controlling, const char *user)
   Side *side = g_new0 (Side, 1);
   g_autoptr (GError) error = NULL;
   const char *addrs[] = { "127.0.0.1", NULL };
-  DiscoIceConfig cfg = { .controlling = controlling, .local_addresses = addrs,
+  DiscoIceConfig cfg = { .controlling = controlling,
+                         .local_addresses = addrs,
                          .overlay_link = DISCO_RELOAD_OVERLAY_LINK_DTLS_UDP_SR };
 
   side->received = g_ptr_array_new_with_free_func (g_free);
   side->ice = disco_ice_session_new (NULL, &cfg, &error);
   g_assert_no_error (error);
-  side->id = disco_reload_identity_new_self_signed (user, "disco.example.org", DISCO_RELOAD_DIGEST_SHA256,
-                                                    1, 2048, 1, &error);
+  side->id = disco_reload_identity_new_self_signed (user, "disco.example.org",
+                                                    DISCO_RELOAD_DIGEST_SHA256, 1, 2048, 1, &error);
   g_assert_no_error (error);
   disco_ice_session_set_callbacks (side->ice, NULL, on_recv_raw, side);
   g_assert_true (disco_ice_session_gather (side->ice, &error));
@@ -58,7 +59,7 @@ side_free (Side *side)
 static gboolean
 iterate_until (gboolean (*done) (gpointer), gpointer data, guint timeout_ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
   while (!done (data) && g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (1000);
@@ -69,16 +70,16 @@ static gboolean
 both_gathered (gpointer data)
 {
   Side **s = data;
-  return disco_ice_session_get_state (s[0]->ice) >= DISCO_ICE_STATE_GATHERED &&
-         disco_ice_session_get_state (s[1]->ice) >= DISCO_ICE_STATE_GATHERED;
+  return disco_ice_session_get_state (s[0]->ice) >= DISCO_ICE_STATE_GATHERED
+         && disco_ice_session_get_state (s[1]->ice) >= DISCO_ICE_STATE_GATHERED;
 }
 
 static gboolean
 both_ice_connected (gpointer data)
 {
   Side **s = data;
-  return disco_ice_session_get_state (s[0]->ice) == DISCO_ICE_STATE_CONNECTED &&
-         disco_ice_session_get_state (s[1]->ice) == DISCO_ICE_STATE_CONNECTED;
+  return disco_ice_session_get_state (s[0]->ice) == DISCO_ICE_STATE_CONNECTED
+         && disco_ice_session_get_state (s[1]->ice) == DISCO_ICE_STATE_CONNECTED;
 }
 
 static void
@@ -100,10 +101,12 @@ exchange (Side *a, Side *b)
       g_assert_cmpuint (c->overlay_link, ==, DISCO_RELOAD_OVERLAY_LINK_DTLS_UDP_SR);
     }
   g_assert_true (disco_ice_session_set_remote (a->ice, disco_ice_session_get_ufrag (b->ice),
-                                               disco_ice_session_get_password (b->ice), cb, &error));
+                                               disco_ice_session_get_password (b->ice), cb,
+                                               &error));
   g_assert_no_error (error);
   g_assert_true (disco_ice_session_set_remote (b->ice, disco_ice_session_get_ufrag (a->ice),
-                                               disco_ice_session_get_password (a->ice), ca, &error));
+                                               disco_ice_session_get_password (a->ice), ca,
+                                               &error));
   g_assert_no_error (error);
 }
 
@@ -118,12 +121,13 @@ connect_pair (Side **s)
 static void
 test_ice_loopback (void)
 {
-  Side *s[2] = { side_new (TRUE, "alice@disco.example.org"), side_new (FALSE, "bob@disco.example.org") };
+  Side *s[2]
+      = { side_new (TRUE, "alice@disco.example.org"), side_new (FALSE, "bob@disco.example.org") };
   g_autoptr (GError) error = NULL;
 
   connect_pair (s);
-  g_assert_true (disco_ice_session_send (s[0]->ice, (const guint8 *) "hello", 5, &error));
-  g_assert_true (disco_ice_session_send (s[1]->ice, (const guint8 *) "world", 5, &error));
+  g_assert_true (disco_ice_session_send (s[0]->ice, (const guint8 *)"hello", 5, &error));
+  g_assert_true (disco_ice_session_send (s[1]->ice, (const guint8 *)"world", 5, &error));
   while (s[0]->received->len == 0 || s[1]->received->len == 0)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpstr (g_ptr_array_index (s[1]->received, 0), ==, "hello");
@@ -152,7 +156,7 @@ static void
 on_dtls_message (DiscoDtlsLink *link, const guint8 *data, gsize len, gpointer user_data)
 {
   Side *side = user_data;
-  g_ptr_array_add (side->received, g_strndup ((const char *) data, len));
+  g_ptr_array_add (side->received, g_strndup ((const char *)data, len));
 }
 
 static gboolean
@@ -199,12 +203,14 @@ static void
 test_dtls_reliable (gconstpointer data)
 {
   guint drop = GPOINTER_TO_UINT (data);
-  Side *s[2] = { side_new (TRUE, "alice@disco.example.org"), side_new (FALSE, "bob@disco.example.org") };
+  Side *s[2]
+      = { side_new (TRUE, "alice@disco.example.org"), side_new (FALSE, "bob@disco.example.org") };
   g_autoptr (GError) error = NULL;
   const guint n = 30;
 
   connect_pair (s);
-  start_dtls (s, disco_reload_identity_get_node_id (s[1]->id), disco_reload_identity_get_node_id (s[0]->id));
+  start_dtls (s, disco_reload_identity_get_node_id (s[1]->id),
+              disco_reload_identity_get_node_id (s[0]->id));
   g_assert_true (s[0]->connected);
   g_assert_true (s[1]->connected);
   disco_dtls_link_set_drop_every (s[0]->dtls, drop);
@@ -213,7 +219,7 @@ test_dtls_reliable (gconstpointer data)
     {
       g_autofree char *pad = g_strnfill (i * 100, 'a' + i % 26);
       g_autofree char *msg = g_strdup_printf ("%u:%s", i, pad);
-      g_assert_true (disco_dtls_link_send (s[0]->dtls, (const guint8 *) msg, strlen (msg), &error));
+      g_assert_true (disco_dtls_link_send (s[0]->dtls, (const guint8 *)msg, strlen (msg), &error));
       g_assert_no_error (error);
     }
   Want w = { s[1], n };
@@ -224,7 +230,7 @@ test_dtls_reliable (gconstpointer data)
   for (guint i = 0; i < n; i++)
     {
       const char *m = g_ptr_array_index (s[1]->received, i);
-      guint idx = (guint) g_ascii_strtoull (m, NULL, 10);
+      guint idx = (guint)g_ascii_strtoull (m, NULL, 10);
       g_assert_cmpuint (idx, <, n);
       g_assert_false (seen[idx]);
       seen[idx] = TRUE;
@@ -236,7 +242,7 @@ test_dtls_reliable (gconstpointer data)
 
   /* Oversized messages are refused before they reach the wire. */
   g_autofree char *big = g_strnfill (DISCO_RELOAD_DEFAULT_MAX_MESSAGE_SIZE + 1, 'z');
-  g_assert_false (disco_dtls_link_send (s[0]->dtls, (const guint8 *) big, strlen (big), &error));
+  g_assert_false (disco_dtls_link_send (s[0]->dtls, (const guint8 *)big, strlen (big), &error));
   g_assert_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_TOO_LARGE);
   side_free (s[0]);
   side_free (s[1]);
@@ -246,7 +252,8 @@ test_dtls_reliable (gconstpointer data)
 static void
 test_dtls_wrong_node_id (void)
 {
-  Side *s[2] = { side_new (TRUE, "alice@disco.example.org"), side_new (FALSE, "bob@disco.example.org") };
+  Side *s[2]
+      = { side_new (TRUE, "alice@disco.example.org"), side_new (FALSE, "bob@disco.example.org") };
   DiscoReloadNodeId wrong = *disco_reload_identity_get_node_id (s[1]->id);
 
   wrong.id[0] ^= 0xff;
@@ -255,7 +262,7 @@ test_dtls_wrong_node_id (void)
   g_assert_true (s[0]->failed);
   g_assert_error (s[0]->error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_PEER_IDENTITY);
   g_autoptr (GError) error = NULL;
-  g_assert_false (disco_dtls_link_send (s[0]->dtls, (const guint8 *) "x", 1, &error));
+  g_assert_false (disco_dtls_link_send (s[0]->dtls, (const guint8 *)"x", 1, &error));
   side_free (s[0]);
   side_free (s[1]);
 }
@@ -265,7 +272,8 @@ test_bad_remote (void)
 {
   Side *a = side_new (TRUE, "alice@disco.example.org");
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) junk = g_ptr_array_new_with_free_func ((GDestroyNotify) disco_reload_ice_candidate_free);
+  g_autoptr (GPtrArray) junk
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)disco_reload_ice_candidate_free);
   DiscoReloadIceCandidate *c = disco_reload_ice_candidate_new ();
   c->addr_port.type = 7; /* no such address type */
   c->addr_port.port = 5;
@@ -282,7 +290,7 @@ test_bad_remote (void)
   g_assert_false (disco_ice_session_set_remote (a->ice, "", NULL, junk, &error));
   g_assert_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_BAD_CANDIDATE);
   g_clear_error (&error);
-  g_assert_false (disco_ice_session_send (a->ice, (const guint8 *) "x", 1, &error));
+  g_assert_false (disco_ice_session_send (a->ice, (const guint8 *)"x", 1, &error));
   g_assert_error (error, DISCO_ICE_ERROR, DISCO_ICE_ERROR_NOT_CONNECTED);
   side_free (a);
 }
@@ -338,10 +346,14 @@ test_netns (void)
     }
 
   const char *peer = disco_test_program ("DISCO_ICE_PEER_BIN");
-  const char *argv_a[] = { "ip", "netns", "exec", na, peer, "--address", "10.77.0.1", "--user",
-                           "alice@disco.example.org", "--request", NULL };
-  const char *argv_b[] = { "ip", "netns", "exec", nb, peer, "--address", "10.77.0.2", "--user",
-                           "bob@disco.example.org", "--answer", NULL };
+  const char *argv_a[] = { "ip",        "netns",  "exec",
+                           na,          peer,     "--address",
+                           "10.77.0.1", "--user", "alice@disco.example.org",
+                           "--request", NULL };
+  const char *argv_b[] = { "ip",        "netns",  "exec",
+                           nb,          peer,     "--address",
+                           "10.77.0.2", "--user", "bob@disco.example.org",
+                           "--answer",  NULL };
   g_autoptr (GError) error = NULL;
   GSubprocessFlags flags = G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE;
   g_autoptr (GSubprocess) a = g_subprocess_newv (argv_a, flags, &error);
@@ -358,9 +370,11 @@ test_netns (void)
   g_assert_true (g_str_has_prefix (node_a, "node ") && g_str_has_prefix (attach_a, "attach "));
   g_autofree char *to_a = g_strdup_printf ("peer %s %s\n", node_b + 5, attach_b + 7);
   g_autofree char *to_b = g_strdup_printf ("peer %s %s\n", node_a + 5, attach_a + 7);
-  g_output_stream_write_all (g_subprocess_get_stdin_pipe (a), to_a, strlen (to_a), NULL, NULL, &error);
+  g_output_stream_write_all (g_subprocess_get_stdin_pipe (a), to_a, strlen (to_a), NULL, NULL,
+                             &error);
   g_assert_no_error (error);
-  g_output_stream_write_all (g_subprocess_get_stdin_pipe (b), to_b, strlen (to_b), NULL, NULL, &error);
+  g_output_stream_write_all (g_subprocess_get_stdin_pipe (b), to_b, strlen (to_b), NULL, NULL,
+                             &error);
   g_assert_no_error (error);
 
   g_autofree char *ok_b = read_line (inb);

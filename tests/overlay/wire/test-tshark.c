@@ -642,13 +642,13 @@ make_certificate (void)
   X509_gmtime_adj (X509_getm_notAfter (x), 3600);
   X509_set_pubkey (x, key);
   name = X509_get_subject_name (x);
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_ASC, (const unsigned char *) "disco-wire-test",
+  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_ASC, (const unsigned char *)"disco-wire-test",
                               -1, -1, 0);
   X509_set_issuer_name (x, name);
   g_assert_cmpint (X509_sign (x, key, EVP_sha256 ()), >, 0);
   len = i2d_X509 (x, &der);
   g_assert_cmpint (len, >, 0);
-  out = g_bytes_new (der, (gsize) len);
+  out = g_bytes_new (der, (gsize)len);
   OPENSSL_free (der);
   X509_free (x);
   EVP_PKEY_free (key);
@@ -658,7 +658,7 @@ make_certificate (void)
 static void
 test_certificate_bucket (void)
 {
-  g_autoptr (GPtrArray) enc = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr (GPtrArray) enc = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
   g_autoptr (GPtrArray) packets = NULL;
   g_autoptr (DiscoReloadMessage) msg = wt_build (DISCO_RELOAD_STORE_REQ);
   g_autoptr (GBytes) cert = make_certificate ();
@@ -671,7 +671,7 @@ test_certificate_bucket (void)
   const Packet *p;
   guint n;
 
-  g_checksum_update (sum, g_bytes_get_data (cert, NULL), (gssize) g_bytes_get_size (cert));
+  g_checksum_update (sum, g_bytes_get_data (cert, NULL), (gssize)g_bytes_get_size (cert));
   g_checksum_get_digest (sum, digest, &dlen);
   digest_hex = colon_hex (digest, sizeof digest);
   g_ptr_array_add (msg->security.certificates,
@@ -694,7 +694,8 @@ test_certificate_bucket (void)
   n = field_count (p, "reload.opaque.data");
   g_assert_cmpuint (n, >, 2);
   g_assert_cmpstr (field (p, "reload.signature.identity.type",
-                          field_count (p, "reload.signature.identity.type") - 1), ==, "1");
+                          field_count (p, "reload.signature.identity.type") - 1),
+                   ==, "1");
   {
     gboolean found = FALSE;
 
