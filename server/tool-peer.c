@@ -231,8 +231,6 @@ disco_tool_cmd_peer(int argc, char **argv)
     }
 
   g_main_loop_run(loop);
-  g_source_remove(sigint);
-  g_source_remove(sigterm);
   if (status_timer)
     g_source_remove(status_timer);
   if (chord)
@@ -242,13 +240,17 @@ disco_tool_cmd_peer(int argc, char **argv)
       disco_reload_node_chord_leave(node);
       gint64 until = g_get_monotonic_time() + 300 * G_TIME_SPAN_MILLISECOND;
       while (g_get_monotonic_time() < until)
-        g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), TRUE);
+        if (!g_main_context_iteration(NULL, FALSE))
+          g_usleep(10000);
     }
   /* Free the node first: pending bootstrap retries refer to it. */
   g_clear_pointer(&node, disco_reload_node_free);
   /* Let cancelled callbacks run before the Bootstrap structs go. */
   while (g_main_context_iteration(NULL, FALSE))
     ;
+  /* Only now: a second SIGTERM during the Leave must not kill us. */
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
   g_message("peer stopped");
   return 0;
 }

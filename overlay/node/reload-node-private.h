@@ -56,6 +56,7 @@ struct _DiscoReloadNode
   gboolean joined;
   gboolean join_started;
   gboolean chord_first;
+  guint64 joins_in, updates_in, leaves_in; /* answered Join / Update / Leave */
   guint finger_cursor;
   GCancellable *chord_cancel;
 };

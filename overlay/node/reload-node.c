@@ -67,8 +67,9 @@ on_link_established(DiscoReloadLink *link, gpointer user_data)
   for (guint i = 0; i < node->connecting->len && !outbound; i++)
     outbound = g_task_get_task_data(node->connecting->pdata[i]) == link;
   disco_reload_link_ref(link);
-  disco_reload_node_client_link_up(node, link);
+  /* The table first: completing a connect may send over it at once. */
   disco_reload_node_chord_link_up(node, link, outbound);
+  disco_reload_node_client_link_up(node, link);
   disco_reload_link_unref(link);
 }
 

@@ -6,11 +6,22 @@
  * named in the destination list, appending the previous hop to the via list)
  * or completes one of its own requests.
  *
- * Topology: there is no Chord yet.  A peer considers itself responsible for
- * every Resource-ID it is asked about (the admitting-peer model: a client
- * attached to a peer has its requests handled by that peer); requests to
- * another peer's Node-ID are forwarded when that peer is directly connected.
- * Other components may take over methods with disco_reload_node_set_handler.
+ * Topology: with settings.chord (off by default) a peer runs CHORD-RELOAD
+ * (RFC 6940 §10, reload-node-chord.c): a DiscoChordTable fed by its links
+ * (links it opened at once, links others opened once that peer sends Join
+ * or Update), requests routed with disco_chord_table_next_hop for Node-ID
+ * and Resource-ID destinations, Store/Fetch/Stat/Find answered only where
+ * responsible; Join through its first link (Attach to its own Node-ID ->
+ * direct TLS link to the answering admitting peer -> Join; the admitting
+ * peer hands over data with replica Stores); Updates on every neighbour
+ * change and every stabilize_ms; fingers repaired by Attach to finger
+ * targets; Leave + handover to the successor via
+ * disco_reload_node_chord_leave(); a closed link removes the peer.
+ * Without Chord a peer considers itself responsible for every Resource-ID
+ * it is asked about (the admitting-peer model) and forwards requests to
+ * another peer's Node-ID only when that peer is directly connected.
+ * Other components may take over methods with disco_reload_node_set_handler
+ * (Chord installs handlers for Join, Leave, Update and RouteQuery).
  *
  * Client side: disco_reload_node_request_async() stamps, signs and sends a
  * request, retransmits it with the same transaction id every
@@ -127,8 +138,9 @@ void disco_reload_node_get_stats(DiscoReloadNode *node, DiscoReloadNodeStats *st
 
 /* ---- CHORD-RELOAD ---------------------------------------------------------- */
 
-/* The routing table as JSON (self, predecessors, successors, fingers) plus
- * "joined"; NULL when the node does not run Chord.  Caller owns it. */
+/* The routing table as JSON (disco_chord_table_to_json: node_id,
+ * predecessors, successors, fingers, peers) plus "joined" (our Join was
+ * answered) and the counts of Join / Update / Leave requests answered; NULL when the node does not run Chord.  Caller owns it. */
 json_object *disco_reload_node_chord_to_json(DiscoReloadNode *node);
 
 /* Graceful departure (RFC 6940 §10.7.3): Leave to the neighbours and the
