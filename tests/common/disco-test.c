@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 const char *
@@ -30,6 +31,14 @@ line_ready (GObject *src, GAsyncResult *res, gpointer user_data)
   w->done = TRUE;
 }
 
+/* A test that aborts on a failed assertion must not leave its daemons
+ * running: they die with the test process. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 DiscoTestDaemon *
 disco_test_daemon_spawn_argv (const char *const *argv, guint timeout_ms, GError **error)
 {
@@ -42,6 +51,7 @@ disco_test_daemon_spawn_argv (const char *const *argv, guint timeout_ms, GError 
     return NULL;
   close (fd);
   g_subprocess_launcher_set_stderr_file_path (launcher, d->stderr_path);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   d->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (d->proc == NULL)
     return NULL;
