@@ -1,6 +1,8 @@
 /* disco-media-codec.c: the per-codec element chains of a DiscoMediaRoom. */
 #include "disco-media-codec.h"
 
+#include "disco-gst-util.h"
+
 #include <string.h>
 
 static const char *const codec_names[] = { "OPUS", "PCMU", "PCMA", "G722" };
@@ -76,32 +78,6 @@ make (const char *factory, GError **error)
   return e;
 }
 
-/* Adds @names' elements to a new bin, links them in order and ghosts the
- * ends.  Elements are made first so a missing one leaks nothing. */
-static GstElement *
-chain_bin (GstElement **elems, guint n, GError **error)
-{
-  GstElement *bin = gst_bin_new (NULL);
-  for (guint i = 0; i < n; i++)
-    gst_bin_add (GST_BIN (bin), elems[i]);
-  for (guint i = 0; i + 1 < n; i++)
-    if (!gst_element_link (elems[i], elems[i + 1]))
-      {
-        g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
-                     "cannot link %s to %s", GST_OBJECT_NAME (elems[i]),
-                     GST_OBJECT_NAME (elems[i + 1]));
-        gst_object_unref (gst_object_ref_sink (bin));
-        return NULL;
-      }
-  GstPad *sink = gst_element_get_static_pad (elems[0], "sink");
-  GstPad *src = gst_element_get_static_pad (elems[n - 1], "src");
-  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
-  gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
-  gst_object_unref (sink);
-  gst_object_unref (src);
-  return bin;
-}
-
 static GstElement *
 finish (GstElement **elems, guint n, GError **error)
 {
@@ -113,7 +89,8 @@ finish (GstElement **elems, guint n, GError **error)
             gst_object_unref (gst_object_ref_sink (elems[j]));
         return NULL;
       }
-  return chain_bin (elems, n, error);
+  return disco_gst_chain_bin (elems, n, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
+                              error);
 }
 
 static GstCaps *

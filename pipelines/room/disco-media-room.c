@@ -20,6 +20,8 @@
 #define G_LOG_DOMAIN "disco-media-room"
 
 #include "disco-media-room.h"
+
+#include "disco-gst-util.h"
 #include "disco-media-codec.h"
 #include "disco-mixer.h"
 
@@ -573,12 +575,8 @@ input_start (DiscoMediaRoom *room, Member *m, GError **error)
   /* Sticky events first; the udpsrc thread pushes buffers once the member
    * is in the address table.  The segment matches udpsrc's (TIME from 0). */
   g_autofree char *stream_id = g_strdup_printf ("%s/%s", room->name, m->id);
-  gst_pad_push_event (feed, gst_event_new_stream_start (stream_id));
   g_autoptr (GstCaps) caps = disco_media_codec_rtp_caps (m->p.codec, m->p.payload_type);
-  gst_pad_push_event (feed, gst_event_new_caps (caps));
-  GstSegment seg;
-  gst_segment_init (&seg, GST_FORMAT_TIME);
-  gst_pad_push_event (feed, gst_event_new_segment (&seg));
+  disco_gst_feed_begin (feed, stream_id, caps);
 
   g_mutex_lock (&room->lock);
   m->dec_bin = bin;
@@ -594,16 +592,7 @@ input_stop (DiscoMediaRoom *room, Member *m)
   GstPad *feed = g_steal_pointer (&m->feed);
   g_mutex_unlock (&room->lock);
   if (feed != NULL)
-    {
-      GstPad *peer = gst_pad_get_peer (feed);
-      if (peer != NULL)
-        {
-          gst_pad_unlink (feed, peer);
-          gst_object_unref (peer);
-        }
-      gst_pad_set_active (feed, FALSE);
-      gst_object_unref (feed);
-    }
+    disco_gst_feed_release (feed);
   if (m->dec_bin != NULL)
     {
       /* Upstream stopped first (any blocked push into the mixer returns

@@ -3,6 +3,8 @@
 
 #include "disco-video-codec.h"
 
+#include "disco-gst-util.h"
+
 #include <string.h>
 
 #define RTP_MTU 1200
@@ -83,25 +85,8 @@ chain_bin (GstElement **elems, guint n, GError **error)
                                "a GStreamer element is not installed");
         return NULL;
       }
-  GstElement *bin = gst_bin_new (NULL);
-  for (guint i = 0; i < n; i++)
-    gst_bin_add (GST_BIN (bin), elems[i]);
-  for (guint i = 0; i + 1 < n; i++)
-    if (!gst_element_link (elems[i], elems[i + 1]))
-      {
-        g_set_error (error, DISCO_VIDEO_ROOM_ERROR, DISCO_VIDEO_ROOM_ERROR_FAILED,
-                     "cannot link %s to %s", GST_OBJECT_NAME (elems[i]),
-                     GST_OBJECT_NAME (elems[i + 1]));
-        gst_object_unref (gst_object_ref_sink (bin));
-        return NULL;
-      }
-  GstPad *sink = gst_element_get_static_pad (elems[0], "sink");
-  GstPad *src = gst_element_get_static_pad (elems[n - 1], "src");
-  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
-  gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
-  gst_object_unref (sink);
-  gst_object_unref (src);
-  return bin;
+  return disco_gst_chain_bin (elems, n, DISCO_VIDEO_ROOM_ERROR, DISCO_VIDEO_ROOM_ERROR_FAILED,
+                              error);
 }
 
 GstElement *

@@ -28,6 +28,8 @@
 #define G_LOG_DOMAIN "disco-video-room"
 
 #include "disco-video-room.h"
+
+#include "disco-gst-util.h"
 #include "disco-video-codec.h"
 #include "disco-video-layout.h"
 
@@ -537,12 +539,8 @@ input_start (DiscoVideoRoom *room, Member *m, GError **error)
   /* Sticky events first; the udpsrc thread pushes buffers once the member
    * is in the address table.  The segment matches udpsrc's (TIME from 0). */
   g_autofree char *stream_id = g_strdup_printf ("%s/video/%s", room->name, m->id);
-  gst_pad_push_event (feed, gst_event_new_stream_start (stream_id));
   g_autoptr (GstCaps) caps = disco_video_codec_rtp_caps (m->p.codec, m->p.payload_type);
-  gst_pad_push_event (feed, gst_event_new_caps (caps));
-  GstSegment seg;
-  gst_segment_init (&seg, GST_FORMAT_TIME);
-  gst_pad_push_event (feed, gst_event_new_segment (&seg));
+  disco_gst_feed_begin (feed, stream_id, caps);
 
   g_mutex_lock (&room->lock);
   m->dec_bin = bin;
@@ -559,16 +557,7 @@ input_stop (DiscoVideoRoom *room, Member *m)
   GstPad *feed = g_steal_pointer (&m->feed);
   g_mutex_unlock (&room->lock);
   if (feed != NULL)
-    {
-      GstPad *peer = gst_pad_get_peer (feed);
-      if (peer != NULL)
-        {
-          gst_pad_unlink (feed, peer);
-          gst_object_unref (peer);
-        }
-      gst_pad_set_active (feed, FALSE);
-      gst_object_unref (feed);
-    }
+    disco_gst_feed_release (feed);
   if (m->dec_bin != NULL)
     {
       GstPad *bsrc = gst_element_get_static_pad (m->dec_bin, "src");
