@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "disco-build-config.h"
+#include "disco-stdio.h"
 #include "disco-tool.h"
 
 static int cmd_version (int argc, char **argv);
@@ -46,6 +47,7 @@ cmd_help (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  disco_stdio_ensure_open ();
   setlocale (LC_ALL, "");
   if (argc < 2)
     {

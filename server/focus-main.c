@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "disco-build-config.h"
+#include "disco-stdio.h"
 #include "focus.h"
 
 #define EXIT_USAGE 2
@@ -55,6 +56,7 @@ flags_clear (FlagMap (*flags)[N_FLAGS])
 int
 main (int argc, char **argv)
 {
+  disco_stdio_ensure_open ();
   g_autofree char *config_path = NULL;
   gboolean show_version = FALSE, verbose = FALSE;
   __attribute__ ((cleanup (flags_clear))) FlagMap flags[N_FLAGS] = {

@@ -7,6 +7,17 @@
 #include <sys/prctl.h>
 #include <string.h>
 
+#include "disco-stdio.h"
+
+/* Test programs spawn children with output redirected to files; with fd 0
+ * closed (a runner without standard input) those files would land on fd 0
+ * and the children's descriptors would cross. */
+__attribute__ ((constructor)) static void
+std_fds_open (void)
+{
+  disco_stdio_ensure_open ();
+}
+
 const char *
 disco_test_program (const char *env_name)
 {
@@ -222,6 +233,27 @@ disco_test_http (const char *hostport, const char *method, const char *path, cha
   return soup_message_get_status (msg);
 }
 
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  char *out, *err;
+  GError *error;
+} RunState;
+
+static void
+run_done (GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  RunState *st = user_data;
+  st->ok = g_subprocess_communicate_utf8_finish (G_SUBPROCESS (src), res, &st->out, &st->err,
+                                                 &st->error);
+  st->done = TRUE;
+}
+
+/* The synchronous g_subprocess_communicate_utf8() runs a private main
+ * context, so a timer on the default context could never cancel it: a hung
+ * child would hang the test until meson kills it.  Drive the async variant
+ * on a private context and enforce the deadline ourselves. */
 int
 disco_test_run (const char *const *argv, guint timeout_ms, char **out, char **err)
 {
@@ -234,22 +266,41 @@ disco_test_run (const char *const *argv, guint timeout_ms, char **out, char **er
       return -1;
     }
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
-  guint timer = g_timeout_add (timeout_ms, (GSourceFunc)g_cancellable_cancel, cancel);
-  g_autofree char *o = NULL, *e = NULL;
-  gboolean ok = g_subprocess_communicate_utf8 (proc, NULL, cancel, &o, &e, &error);
-  if (!g_cancellable_is_cancelled (cancel))
-    g_source_remove (timer);
-  if (!ok)
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  RunState st = { 0 };
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  g_main_context_push_thread_default (ctx);
+  g_subprocess_communicate_utf8_async (proc, NULL, cancel, run_done, &st);
+  while (!st.done)
     {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-      g_test_message ("%s: %s", argv[0], error->message);
+      if (g_get_monotonic_time () >= deadline && !g_cancellable_is_cancelled (cancel))
+        {
+          g_test_message ("%s: no exit within %u ms, killing it", argv[0], timeout_ms);
+          g_subprocess_force_exit (proc);
+          g_cancellable_cancel (cancel);
+        }
+      if (!g_main_context_iteration (ctx, FALSE))
+        g_usleep (2000);
+    }
+  g_main_context_pop_thread_default (ctx);
+  gboolean timed_out = g_cancellable_is_cancelled (cancel);
+  if (!st.ok || timed_out)
+    {
+      if (!timed_out)
+        g_subprocess_force_exit (proc);
+      wait_for (proc, 5000);
+      g_test_message ("%s: %s", argv[0], st.error ? st.error->message : "timed out");
+      g_clear_error (&st.error);
+      g_free (st.out);
+      g_free (st.err);
       return -1;
     }
   if (out)
-    *out = g_steal_pointer (&o);
+    *out = g_steal_pointer (&st.out);
   if (err)
-    *err = g_steal_pointer (&e);
+    *err = g_steal_pointer (&st.err);
+  g_free (st.out);
+  g_free (st.err);
   return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
 }
 

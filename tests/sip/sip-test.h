@@ -66,6 +66,11 @@ typedef struct
 {
   GSubprocess *proc;
   char *dir;
+  char *dial; /* baresip's -e command */
+  char *user;
+  guint sine_hz, seconds;
+  gint64 started; /* monotonic, of the current baresip */
+  guint spawns;
 } SipTestPhone;
 
 SipTestPhone *sip_test_phone_start (const char *hostport, const char *user, guint sine_hz,
