@@ -5,6 +5,11 @@
  * Without it, a placeholder UDP socket gives the SDP a real port and counts
  * what arrives, so signalling works and tests can see RTP reach the focus;
  * it mixes nothing.
+ *
+ * Video: the first participant that offers VP8 or H.264 creates the
+ * conference's DiscoVideoRoom (its own socket and port, a composed grid);
+ * audio-only conferences never pay for a compositor.  A participant whose
+ * video the room refuses keeps its audio.
  */
 #define G_LOG_DOMAIN "disco-media"
 
@@ -14,12 +19,22 @@
 
 #ifdef DISCO_HAVE_MEDIA_ROOM
 #include "disco-media-room.h"
+#include "disco-video-room.h"
 #endif
+
+/* Small enough for a loaded focus to compose and encode in real time. */
+#define VIDEO_WIDTH 320
+#define VIDEO_HEIGHT 240
+#define VIDEO_FPS 15
 
 struct _DiscoConferenceMedia
 {
+  char *name;
+  char *address;
+  gboolean video_failed; /* the video room could not be created: decline video */
 #ifdef DISCO_HAVE_MEDIA_ROOM
   DiscoMediaRoom *room;
+  DiscoVideoRoom *video;
 #else
   GSocket *socket;
   GSource *source;
@@ -51,6 +66,8 @@ disco_conference_media_new (const char *name, const char *address, GError **erro
       g_free (m);
       return NULL;
     }
+  m->name = g_strdup (name);
+  m->address = g_strdup (address);
   m->port = disco_media_room_get_rtp_port (m->room);
 #else
   g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
@@ -87,7 +104,10 @@ disco_conference_media_free (DiscoConferenceMedia *m)
   if (m == NULL)
     return;
 #ifdef DISCO_HAVE_MEDIA_ROOM
+  g_clear_pointer (&m->video, disco_video_room_free);
   g_clear_pointer (&m->room, disco_media_room_free);
+  g_free (m->name);
+  g_free (m->address);
 #else
   if (m->source)
     {
@@ -105,7 +125,59 @@ disco_conference_media_port (DiscoConferenceMedia *m)
   return m->port;
 }
 
+guint
+disco_conference_media_video_port (DiscoConferenceMedia *m, gboolean create)
+{
 #ifdef DISCO_HAVE_MEDIA_ROOM
+  if (m->video == NULL && create && !m->video_failed)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *name = g_strdup_printf ("%s-video", m->name);
+      DiscoVideoLayoutConfig layout
+          = { .width = VIDEO_WIDTH, .height = VIDEO_HEIGHT, .fps = VIDEO_FPS };
+      m->video = disco_video_room_new (name, m->address, &layout, &error);
+      if (m->video == NULL)
+        {
+          /* Remembered, so that every later offer is not a new attempt. */
+          g_warning ("%s: no video room, declining video: %s", m->name, error->message);
+          m->video_failed = TRUE;
+        }
+    }
+  return m->video ? disco_video_room_get_rtp_port (m->video) : 0;
+#else
+  return 0;
+#endif
+}
+
+#ifdef DISCO_HAVE_MEDIA_ROOM
+/* The video half of a participant; FALSE (logged) leaves it audio-only. */
+static void
+video_add (DiscoConferenceMedia *m, DiscoParticipant *p)
+{
+  const DiscoSdpMedia *sm = &p->media;
+  g_autoptr (GError) error = NULL;
+  if (m->video == NULL || sm->video_codec == DISCO_SDP_VIDEO_NONE)
+    return;
+  const char *addr = sm->video_remote_address ? sm->video_remote_address : "0.0.0.0";
+  g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (addr);
+  if (inet == NULL)
+    {
+      g_warning ("%s: video address '%s' is not numeric; audio only", p->id, addr);
+      return;
+    }
+  g_autoptr (GSocketAddress) remote = g_inet_socket_address_new (inet, sm->video_remote_port);
+  DiscoVideoParticipantParams params = {
+    .codec
+    = sm->video_codec == DISCO_SDP_VIDEO_H264 ? DISCO_VIDEO_CODEC_H264 : DISCO_VIDEO_CODEC_VP8,
+    .payload_type = (guint8)sm->video_payload_type,
+    .remote_rtp = G_INET_SOCKET_ADDRESS (remote),
+    .send = sm->video_send,
+    .recv = sm->video_recv,
+  };
+  if (!disco_video_room_add_participant (m->video, p->id, &params, &error))
+    g_warning ("%s: video room refused the participant (audio only): %s", p->id, error->message);
+}
+
 static gboolean
 fill_params (DiscoParticipant *p, DiscoMediaParticipantParams *out, GError **error)
 {
@@ -164,6 +236,8 @@ disco_conference_media_add (DiscoConferenceMedia *m, DiscoParticipant *p, GError
     return FALSE;
   gboolean ok = disco_media_room_add_participant (m->room, p->id, &params, error);
   clear_params (&params);
+  if (ok)
+    video_add (m, p);
   return ok;
 #else
   return TRUE;
@@ -179,6 +253,11 @@ disco_conference_media_update (DiscoConferenceMedia *m, DiscoParticipant *p, GEr
     return FALSE;
   gboolean ok = disco_media_room_update_participant (m->room, p->id, &params, error);
   clear_params (&params);
+  /* The video room has no update: the new offer replaces the old leg. */
+  if (m->video)
+    disco_video_room_remove_participant (m->video, p->id);
+  if (ok)
+    video_add (m, p);
   return ok;
 #else
   return TRUE;
@@ -190,6 +269,8 @@ disco_conference_media_remove (DiscoConferenceMedia *m, DiscoParticipant *p)
 {
 #ifdef DISCO_HAVE_MEDIA_ROOM
   disco_media_room_remove_participant (m->room, p->id);
+  if (m->video)
+    disco_video_room_remove_participant (m->video, p->id);
 #endif
 }
 
@@ -237,5 +318,21 @@ disco_conference_media_stats (DiscoConferenceMedia *m, DiscoParticipant *p, doub
   *talking = FALSE;
   *packets_in = m->packets_in;
   return TRUE;
+#endif
+}
+
+gboolean
+disco_conference_media_video_stats (DiscoConferenceMedia *m, DiscoParticipant *p,
+                                    guint64 *packets_in, guint64 *packets_out)
+{
+#ifdef DISCO_HAVE_MEDIA_ROOM
+  DiscoVideoParticipantStats st;
+  if (m->video == NULL || !disco_video_room_get_participant_stats (m->video, p->id, &st))
+    return FALSE;
+  *packets_in = st.packets_in;
+  *packets_out = st.packets_out;
+  return TRUE;
+#else
+  return FALSE;
 #endif
 }

@@ -378,6 +378,17 @@ disco_conference_add_status (DiscoConference *conf, json_object *obj)
       json_object_object_add (o, "delegated_from", str_or_null (p->remote_focus));
       json_object_object_add (o, "delegating_to", str_or_null (p->delegating_to));
       json_object_object_add (o, "rtp_packets_in", json_object_new_int64 ((int64_t)pkts));
+      guint64 vin = 0, vout = 0;
+      if (disco_conference_media_video_stats (conf->media, p, &vin, &vout))
+        {
+          json_object *vo = json_object_new_object ();
+          json_object_object_add (
+              vo, "codec",
+              json_object_new_string (disco_sdp_video_codec_name (p->media.video_codec)));
+          json_object_object_add (vo, "packets_in", json_object_new_int64 ((int64_t)vin));
+          json_object_object_add (vo, "packets_out", json_object_new_int64 ((int64_t)vout));
+          json_object_object_add (o, "video", vo);
+        }
       json_object_array_add (parts, o);
     }
 

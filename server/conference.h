@@ -191,6 +191,12 @@ DiscoConferenceMedia *disco_conference_media_new (const char *name, const char *
                                                   GError **error);
 void disco_conference_media_free (DiscoConferenceMedia *media);
 guint disco_conference_media_port (DiscoConferenceMedia *media);
+/* The video room's port, creating the room first when @create; 0 when
+ * there is no video room (video is then declined). */
+guint disco_conference_media_video_port (DiscoConferenceMedia *media, gboolean create);
+/* Video RTP counters of @p; FALSE if it has no video leg. */
+gboolean disco_conference_media_video_stats (DiscoConferenceMedia *media, DiscoParticipant *p,
+                                             guint64 *packets_in, guint64 *packets_out);
 gboolean disco_conference_media_add (DiscoConferenceMedia *media, DiscoParticipant *p,
                                      GError **error);
 gboolean disco_conference_media_update (DiscoConferenceMedia *media, DiscoParticipant *p,

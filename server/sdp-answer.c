@@ -40,10 +40,25 @@ codec_rtp_clock (DiscoSdpCodec codec)
   return codec == DISCO_SDP_CODEC_OPUS ? 48000 : 8000;
 }
 
+const char *
+disco_sdp_video_codec_name (DiscoSdpVideoCodec codec)
+{
+  switch (codec)
+    {
+      case DISCO_SDP_VIDEO_VP8:
+        return "VP8";
+      case DISCO_SDP_VIDEO_H264:
+        return "H264";
+      default:
+        return "none";
+    }
+}
+
 void
 disco_sdp_media_clear (DiscoSdpMedia *m)
 {
   g_clear_pointer (&m->remote_address, g_free);
+  g_clear_pointer (&m->video_remote_address, g_free);
   g_clear_pointer (&m->label, g_free);
   memset (m, 0, sizeof *m);
 }
@@ -152,6 +167,67 @@ proto_ok (const char *proto)
 {
   /* Plain RTP only: the room has no SRTP. */
   return g_strcmp0 (proto, "RTP/AVP") == 0 || g_strcmp0 (proto, "RTP/AVPF") == 0;
+}
+
+/* The room decodes and encodes H.264 in packetization mode 1 only; mode 0
+ * (the default, RFC 6184 §8.1) would need single-NAL packets. */
+static DiscoSdpVideoCodec
+video_codec_from_caps (const GstStructure *s)
+{
+  const char *name = gst_structure_get_string (s, "encoding-name");
+  gint rate = 0;
+  if (name == NULL || !gst_structure_get_int (s, "clock-rate", &rate) || rate != 90000)
+    return DISCO_SDP_VIDEO_NONE;
+  if (g_ascii_strcasecmp (name, "VP8") == 0)
+    return DISCO_SDP_VIDEO_VP8;
+  if (g_ascii_strcasecmp (name, "H264") == 0
+      && g_strcmp0 (gst_structure_get_string (s, "packetization-mode"), "1") == 0)
+    return DISCO_SDP_VIDEO_H264;
+  return DISCO_SDP_VIDEO_NONE;
+}
+
+/* Picks the first video m-line with a codec the video room has; returns
+ * its index or -1 (video is optional: no error). */
+static int
+analyse_video (const GstSDPMessage *msg, DiscoSdpMedia *out)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (msg); i++)
+    {
+      const GstSDPMedia *m = gst_sdp_message_get_media (msg, i);
+      if (g_strcmp0 (gst_sdp_media_get_media (m), "video") != 0 || gst_sdp_media_get_port (m) == 0
+          || !proto_ok (gst_sdp_media_get_proto (m)))
+        continue;
+      const char *addr = connection_address (msg, m);
+      if (addr == NULL)
+        continue;
+      for (guint f = 0; f < gst_sdp_media_formats_len (m); f++)
+        {
+          guint64 pt;
+          if (!g_ascii_string_to_unsigned (gst_sdp_media_get_format (m, f), 10, 0, 127, &pt, NULL))
+            continue;
+          /* Payload types 64-95 collide with muxed RTCP (RFC 5761 §4). */
+          if (pt >= 64 && pt < 96)
+            continue;
+          GstCaps *caps = gst_sdp_media_get_caps_from_media (m, (gint)pt);
+          if (caps == NULL)
+            continue;
+          DiscoSdpVideoCodec c = video_codec_from_caps (gst_caps_get_structure (caps, 0));
+          gst_caps_unref (caps);
+          if (c == DISCO_SDP_VIDEO_NONE)
+            continue;
+          const char *dir = direction_of (msg, m);
+          gboolean null_addr = g_str_equal (addr, "0.0.0.0") || g_str_equal (addr, "::");
+          out->video_codec = c;
+          out->video_payload_type = (guint)pt;
+          out->video_remote_port = gst_sdp_media_get_port (m);
+          out->video_remote_address = null_addr ? NULL : g_strdup (addr);
+          out->video_recv = g_str_equal (dir, "sendrecv") || g_str_equal (dir, "sendonly");
+          out->video_send
+              = (g_str_equal (dir, "sendrecv") || g_str_equal (dir, "recvonly")) && !null_addr;
+          return (int)i;
+        }
+    }
+  return -1;
 }
 
 /* Picks the first acceptable audio m-line and, in it, the first codec we
@@ -342,6 +418,9 @@ disco_sdp_answer (const char *offer, gsize len, const DiscoSdpLocal *local, Disc
   int chosen = analyse (msg, out, error);
   if (chosen < 0)
     return NULL;
+  int video = local->video_port ? analyse_video (msg, out) : -1;
+  if (video >= 0)
+    out->rejected_streams--;
 
   gst_sdp_message_new (&ans);
   start_message (ans, local);
@@ -382,6 +461,28 @@ disco_sdp_answer (const char *offer, gsize len, const DiscoSdpLocal *local, Disc
           gst_sdp_media_add_attribute (&am, dir, NULL);
           if (out->label)
             gst_sdp_media_add_attribute (&am, "label", out->label);
+        }
+      else if ((int)i == video)
+        {
+          gst_sdp_media_set_port_info (&am, local->video_port, 1);
+          if (out->video_codec == DISCO_SDP_VIDEO_VP8)
+            add_format (&am, out->video_payload_type, "VP8/90000", NULL);
+          else
+            add_format (&am, out->video_payload_type, "H264/90000",
+                        "packetization-mode=1;profile-level-id=42e01f;level-asymmetry-allowed=1");
+          /* The video room muxes RTCP too, and answers PLI/FIR. */
+          g_autofree char *rtcp = g_strdup_printf ("%u", local->video_port);
+          gst_sdp_media_add_attribute (&am, "rtcp", rtcp);
+          gst_sdp_media_add_attribute (&am, "rtcp-mux", NULL);
+          g_autofree char *fb = g_strdup_printf ("%u nack pli", out->video_payload_type);
+          gst_sdp_media_add_attribute (&am, "rtcp-fb", fb);
+          g_autofree char *fir = g_strdup_printf ("%u ccm fir", out->video_payload_type);
+          gst_sdp_media_add_attribute (&am, "rtcp-fb", fir);
+          const char *dir = out->video_send && out->video_recv ? "sendrecv"
+                            : out->video_send                  ? "sendonly"
+                            : out->video_recv                  ? "recvonly"
+                                                               : "inactive";
+          gst_sdp_media_add_attribute (&am, dir, NULL);
         }
       else
         {
@@ -424,11 +525,32 @@ disco_sdp_offer (const DiscoSdpLocal *local)
 }
 
 gboolean
+disco_sdp_offers_video (const char *offer, gsize len)
+{
+  g_autoptr (GstSDPMessage) msg = NULL;
+  if (!parse_message (offer, len, &msg, NULL))
+    return FALSE;
+  for (guint i = 0; i < gst_sdp_message_medias_len (msg); i++)
+    {
+      const GstSDPMedia *m = gst_sdp_message_get_media (msg, i);
+      if (g_strcmp0 (gst_sdp_media_get_media (m), "video") == 0 && gst_sdp_media_get_port (m) != 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
 disco_sdp_parse_answer (const char *answer, gsize len, DiscoSdpMedia *out, GError **error)
 {
   g_autoptr (GstSDPMessage) msg = NULL;
 
   if (!parse_message (answer, len, &msg, error))
     return FALSE;
-  return analyse (msg, out, error) >= 0;
+  if (analyse (msg, out, error) < 0)
+    return FALSE;
+  /* Video only appears in answers to our repeated SDP (offerless
+   * re-INVITE) when the call had video. */
+  if (analyse_video (msg, out) >= 0)
+    out->rejected_streams--;
+  return TRUE;
 }

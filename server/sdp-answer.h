@@ -1,8 +1,11 @@
 /* sdp-answer.h: SDP offer/answer for the focus (RFC 3264), on GstSDPMessage.
  *
  * The focus offers and accepts one audio stream: Opus, G.722, PCMU or PCMA
- * plus telephone-event.  Video and other streams are answered with port 0
- * because the media room has no video yet.  SDP is never parsed by hand:
+ * plus telephone-event, and one VP8 or H.264 video stream when the caller
+ * gives it a video port (DiscoSdpLocal.video_port, the conference's video
+ * room).  Other streams, and video while there is no video room, are
+ * answered with port 0.  Audio is required: a video-only offer gets
+ * DISCO_SDP_ERROR_NO_AUDIO.  SDP is never parsed by hand:
  * GstSDPMessage does the parsing, gst_sdp_media_get_caps_from_media() the
  * rtpmap/fmtp interpretation.
  *
@@ -24,6 +27,13 @@ typedef enum
   DISCO_SDP_ERROR_NO_AUDIO,  /* no acceptable audio stream */
   DISCO_SDP_ERROR_NO_CODEC,  /* audio offered, but only codecs we lack */
 } DiscoSdpError;
+
+typedef enum
+{
+  DISCO_SDP_VIDEO_NONE = 0,
+  DISCO_SDP_VIDEO_VP8,  /* RFC 7741 */
+  DISCO_SDP_VIDEO_H264, /* RFC 6184, packetization-mode=1 only */
+} DiscoSdpVideoCodec;
 
 typedef enum
 {
@@ -53,6 +63,13 @@ typedef struct
   guint32 ssrc;           /* first a=ssrc of the audio stream, 0 if none */
   guint rejected_streams; /* m-lines answered with port 0 (video, ...) */
   gboolean video_offered;
+  /* The accepted video stream; video_codec NONE when none was accepted. */
+  DiscoSdpVideoCodec video_codec;
+  guint video_payload_type;
+  char *video_remote_address; /* NULL when on hold with 0.0.0.0 */
+  guint video_remote_port;
+  gboolean video_send; /* focus sends the composed grid */
+  gboolean video_recv; /* focus shows the participant's video */
 } DiscoSdpMedia;
 
 /* What the focus puts into its own SDP. */
@@ -62,9 +79,16 @@ typedef struct
   guint port;          /* the media room's shared RTP port */
   guint64 session_id;
   guint64 session_version;
+  guint video_port; /* the video room's RTP port; 0 declines video */
 } DiscoSdpLocal;
 
 const char *disco_sdp_codec_name (DiscoSdpCodec codec);
+/* "VP8", "H264", "none". */
+const char *disco_sdp_video_codec_name (DiscoSdpVideoCodec codec);
+
+/* TRUE if @offer parses and has a video m-line with a non-zero port (the
+ * caller then makes sure a video room exists before answering). */
+gboolean disco_sdp_offers_video (const char *offer, gsize len);
 
 /* Answers @offer.  Returns the answer text and fills @out, or NULL with
  * DISCO_SDP_ERROR set (the caller answers 488). */

@@ -87,14 +87,22 @@ allows_refer (sip_t const *sip)
   return FALSE;
 }
 
+static gboolean is_sdp (sip_t const *sip);
+
+/* @offer: the request whose SDP we answer (NULL when we offer); a video
+ * stream in it brings the conference's video room into being. */
 static void
-local_sdp (DiscoConference *conf, DiscoParticipant *p, DiscoSdpLocal *out)
+local_sdp (DiscoConference *conf, DiscoParticipant *p, sip_t const *offer, DiscoSdpLocal *out)
 {
   const DiscoFocusConfig *config = disco_sip_agent_config (conf->agent);
   if (p->sdp_version == 0)
     p->sdp_version = disco_sip_agent_next_sdp_session (conf->agent);
   out->address = config->rtp_address;
   out->port = disco_conference_media_port (conf->media);
+  out->video_port = 0;
+  if (offer && is_sdp (offer)
+      && disco_sdp_offers_video (offer->sip_payload->pl_data, offer->sip_payload->pl_len))
+    out->video_port = disco_conference_media_video_port (conf->media, TRUE);
   out->session_id = p->sdp_version;
   out->session_version = p->sdp_version++;
 }
@@ -181,14 +189,16 @@ reinvite (DiscoParticipant *p, nua_handle_t *nh, sip_t const *sip)
 
   if (!is_sdp (sip))
     {
-      /* No offer (e.g. a session refresh): our SDP is the offer. */
+      /* No offer (e.g. a session refresh): our SDP is the offer and the
+       * answer comes in the ACK (RFC 3261 §14.2). */
+      p->late_offer = TRUE;
       nua_respond (nh, SIP_200_OK, SIPTAG_CONTACT_STR (conf->contact),
                    SIPTAG_CONTENT_TYPE_STR ("application/sdp"), SIPTAG_PAYLOAD_STR (p->local_sdp),
                    TAG_END ());
       return;
     }
   DiscoSdpMedia media;
-  local_sdp (conf, p, &local);
+  local_sdp (conf, p, sip, &local);
   g_autofree char *answer = disco_sdp_answer (sip->sip_payload->pl_data, sip->sip_payload->pl_len,
                                               &local, &media, &error);
   if (answer == NULL)
@@ -266,7 +276,7 @@ disco_call_incoming_invite (DiscoSipAgent *agent, nua_handle_t *nh, DiscoPartici
   p->replaces = replaced;
   p->pending_delegate = g_steal_pointer (&delegate_to);
   fill_identity (p, sip);
-  local_sdp (conf, p, &local);
+  local_sdp (conf, p, late ? NULL : sip, &local);
   if (late)
     {
       p->late_offer = TRUE;
@@ -331,8 +341,16 @@ disco_call_ack (DiscoParticipant *p, sip_t const *sip)
       nua_bye (p->nh, SIPTAG_REASON_STR ("SIP;cause=488;text=\"Not Acceptable Here\""), TAG_END ());
       return;
     }
+  disco_sdp_media_clear (&p->media);
   p->media = media;
-  if (disco_conference_media_add (p->conf->media, p, &error))
+  p->status = media.on_hold ? "on-hold" : "connected";
+  if (p->in_room)
+    {
+      /* The answer to the offer of an offerless re-INVITE. */
+      if (!disco_conference_media_update (p->conf->media, p, &error))
+        g_warning ("%s: media update failed: %s", p->id, error->message);
+    }
+  else if (disco_conference_media_add (p->conf->media, p, &error))
     p->in_room = TRUE;
   else
     g_warning ("%s: media room refused the participant: %s", p->id, error->message);
@@ -395,7 +413,7 @@ disco_call_update (DiscoParticipant *p, nua_handle_t *nh, sip_t const *sip)
     }
   DiscoSdpLocal local;
   DiscoSdpMedia media;
-  local_sdp (conf, p, &local);
+  local_sdp (conf, p, sip, &local);
   g_autofree char *answer = disco_sdp_answer (sip->sip_payload->pl_data, sip->sip_payload->pl_len,
                                               &local, &media, &error);
   if (answer == NULL)
@@ -509,7 +527,7 @@ disco_call_dial_out (DiscoConference *conf, const char *target, nua_handle_t *re
   if (by)
     p->referred_by = url_string (by->b_url);
   DiscoSdpLocal local;
-  local_sdp (conf, p, &local);
+  local_sdp (conf, p, NULL, &local);
   g_autofree char *offer = disco_sdp_offer (&local);
   g_autofree char *sid = session_id_header (conf, NULL);
   p->local_sdp = g_strdup (offer);

@@ -51,6 +51,88 @@ test_opus_and_video (void)
   disco_sdp_media_clear (&m);
 }
 
+/* With a video room: VP8 and H.264 (mode 1) accepted on the room's port,
+ * H.264 mode 0 and unknown video codecs declined, audio untouched. */
+static void
+check_video (const char *video_lines, DiscoSdpVideoCodec codec, guint pt, gboolean send,
+             gboolean recv)
+{
+  static const DiscoSdpLocal with_video = { "127.0.0.1", 40000, 42, 1, 40002 };
+  g_autofree char *offer
+      = g_strconcat ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                     "m=audio 10000 RTP/AVP 0\r\n",
+                     video_lines, NULL);
+  DiscoSdpMedia m;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (disco_sdp_offers_video (offer, strlen (offer)));
+  g_autofree char *ans = disco_sdp_answer (offer, strlen (offer), &with_video, &m, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (m.codec, ==, DISCO_SDP_CODEC_PCMU);
+  g_assert_cmpint (m.video_codec, ==, codec);
+  GstSDPMessage *a;
+  gst_sdp_message_new_from_text (ans, &a);
+  g_assert_cmpuint (gst_sdp_message_medias_len (a), ==, 2);
+  g_assert_cmpuint (gst_sdp_media_get_port (gst_sdp_message_get_media (a, 0)), ==, 40000);
+  const GstSDPMedia *v = gst_sdp_message_get_media (a, 1);
+  if (codec == DISCO_SDP_VIDEO_NONE)
+    {
+      g_assert_cmpuint (gst_sdp_media_get_port (v), ==, 0);
+      g_assert_cmpuint (m.rejected_streams, ==, 1);
+    }
+  else
+    {
+      g_assert_cmpuint (gst_sdp_media_get_port (v), ==, 40002);
+      g_assert_cmpuint (m.video_payload_type, ==, pt);
+      g_assert_cmpuint (m.video_remote_port, ==, 10002);
+      g_assert_cmpstr (m.video_remote_address, ==, "127.0.0.1");
+      g_assert_cmpint (m.video_send, ==, send);
+      g_assert_cmpint (m.video_recv, ==, recv);
+      g_assert_cmpuint (m.rejected_streams, ==, 0);
+      g_autofree char *fmt = g_strdup_printf ("%u", pt);
+      g_assert_cmpstr (gst_sdp_media_get_format (v, 0), ==, fmt);
+      g_assert_nonnull (gst_sdp_media_get_attribute_val (v, "rtcp-mux"));
+      GstCaps *caps = gst_sdp_media_get_caps_from_media (v, (gint)pt);
+      g_assert_nonnull (caps);
+      g_assert_cmpstr (gst_structure_get_string (gst_caps_get_structure (caps, 0), "encoding-name"),
+                       ==, disco_sdp_video_codec_name (codec));
+      gst_caps_unref (caps);
+    }
+  gst_sdp_message_free (a);
+  disco_sdp_media_clear (&m);
+}
+
+static void
+test_video (void)
+{
+  check_video ("m=video 10002 RTP/AVP 97\r\na=rtpmap:97 VP8/90000\r\n", DISCO_SDP_VIDEO_VP8, 97,
+               TRUE, TRUE);
+  /* The offerer's order: the first supported codec wins. */
+  check_video ("m=video 10002 RTP/AVP 98 100 96\r\na=rtpmap:98 H265/90000\r\n"
+               "a=rtpmap:100 H264/90000\r\na=fmtp:100 profile-level-id=42e01f;"
+               "packetization-mode=1\r\na=rtpmap:96 VP8/90000\r\na=recvonly\r\n",
+               DISCO_SDP_VIDEO_H264, 100, TRUE, FALSE);
+  /* H.264 without packetization-mode=1 (mode 0) is not what the room sends. */
+  check_video ("m=video 10002 RTP/AVP 100\r\na=rtpmap:100 H264/90000\r\n"
+               "a=fmtp:100 profile-level-id=42e01f\r\n",
+               DISCO_SDP_VIDEO_NONE, 0, FALSE, FALSE);
+  check_video ("m=video 10002 RTP/AVP 98\r\na=rtpmap:98 H265/90000\r\n", DISCO_SDP_VIDEO_NONE, 0,
+               FALSE, FALSE);
+  /* PT 64-95 would collide with muxed RTCP: skipped. */
+  check_video ("m=video 10002 RTP/AVP 72 96\r\na=rtpmap:72 VP8/90000\r\na=rtpmap:96 VP8/90000\r\n"
+               "a=sendonly\r\n",
+               DISCO_SDP_VIDEO_VP8, 96, FALSE, TRUE);
+
+  /* Video alone is not enough: audio is what the conference is about. */
+  static const DiscoSdpLocal with_video = { "127.0.0.1", 40000, 42, 1, 40002 };
+  const char *video_only = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                           "t=0 0\r\nm=video 10002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n";
+  DiscoSdpMedia m;
+  g_autoptr (GError) error = NULL;
+  g_assert_null (disco_sdp_answer (video_only, strlen (video_only), &with_video, &m, &error));
+  g_assert_error (error, DISCO_SDP_ERROR, DISCO_SDP_ERROR_NO_AUDIO);
+  g_assert_false (disco_sdp_offers_video ("garbage", 7));
+}
+
 static void
 check_answer (const char *offer, DiscoSdpCodec codec, guint pt, gboolean send, gboolean recv,
               gboolean hold)
@@ -141,6 +223,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   gst_init (&argc, &argv);
+  g_test_add_func ("/sip/sdp/video", test_video);
   g_test_add_func ("/sip/sdp/opus-and-video", test_opus_and_video);
   g_test_add_func ("/sip/sdp/codecs-and-hold", test_codecs_and_hold);
   g_test_add_func ("/sip/sdp/rejections", test_rejections);
