@@ -46,6 +46,10 @@ struct _DiscoReloadNode
   GPtrArray *connecting;       /* GTask* of connect_async still waiting */
   GPtrArray *draining;         /* DiscoReloadLink* flushing a last answer before closing */
   DiscoReloadStorage *storage; /* NULL for clients */
+  /* Certificates fetched from CERTIFICATE_BY_NODE / _BY_USER, falling back
+   * to the ones this peer stores: signer identities whose certificate a
+   * message or Fetch answer does not carry resolve here (RFC 6940 §8). */
+  DiscoReloadCertPool *cert_cache;
 
   /* Chord (reload-node-chord.c); chord is NULL when the topology is off. */
   DiscoChordTable *chord;
@@ -113,6 +117,8 @@ DiscoReloadMessage *disco_reload_node_handle_request(DiscoReloadNode *node,
                                                      DiscoReloadLink *link, GError **error);
 
 /* reload-node-storage.c */
+/* Remembers the certificates of @ans's certificate-kind values. */
+void disco_reload_node_cache_fetched_certs(DiscoReloadNode *node, const DiscoReloadFetchAns *ans);
 DiscoReloadMessage *disco_reload_node_handle_storage(DiscoReloadNode *node,
                                                      const DiscoReloadMessage *req,
                                                      const DiscoReloadSigner *signer,

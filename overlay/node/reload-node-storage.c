@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "disco-node"
 
 #include "reload-node-private.h"
+#include "reload-usages.h"
 
 #include <string.h>
 
@@ -110,6 +111,20 @@ disco_reload_node_verify_stored_data(DiscoReloadNode *node, const DiscoReloadMes
 {
   g_autoptr(DiscoReloadCertPool) pool = disco_reload_cert_pool_new();
   disco_reload_cert_pool_add_security_block(pool, &answer->security);
+  disco_reload_cert_pool_set_fallback(pool, node->cert_cache);
   return disco_reload_verify_stored_data(disco_reload_node_get_trust(node), pool, resource, kind,
                                          sd, signer, error);
+}
+
+/* Bounds what a client remembers; certificates are re-fetched when needed. */
+#define CERT_CACHE_MAX 1024
+
+void
+disco_reload_node_cache_fetched_certs(DiscoReloadNode *node, const DiscoReloadFetchAns *ans)
+{
+  if (disco_reload_cert_pool_size(node->cert_cache) >= CERT_CACHE_MAX)
+    disco_reload_cert_pool_clear(node->cert_cache);
+  /* Unverified here on purpose: a certificate only ever resolves a signer
+   * identity, and is checked against the trust anchors when it does. */
+  disco_reload_cert_pool_add_fetch_ans(node->cert_cache, ans);
 }

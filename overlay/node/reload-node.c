@@ -408,8 +408,8 @@ deliver_locally(DiscoReloadNode *node, GBytes *bytes, const DiscoReloadForwardin
     }
 
   DiscoReloadSigner signer = { 0 };
-  if (!disco_reload_verify_message(disco_reload_link_context_get_trust(node->link_ctx), NULL, msg,
-                                   data, len, &signer, &error))
+  if (!disco_reload_verify_message(disco_reload_link_context_get_trust(node->link_ctx),
+                                   node->cert_cache, msg, data, len, &signer, &error))
     {
       /* RFC 6940 §6.3.4: drop silently, never process. */
       node->stats.dropped++;
@@ -421,6 +421,8 @@ deliver_locally(DiscoReloadNode *node, GBytes *bytes, const DiscoReloadForwardin
   if (disco_reload_link_get_peer_node_id(link) == NULL && hdr->via_list->len == 0)
     disco_reload_link_set_peer_node_id(link, &signer.node_id); /* plaintext: learn the peer */
 
+  if (msg->message_code == DISCO_RELOAD_FETCH_ANS)
+    disco_reload_node_cache_fetched_certs(node, &msg->body.fetch_ans);
   if (request)
     serve_request(node, msg, &signer, link);
   else if (!disco_reload_node_client_answer(node, g_steal_pointer(&msg), &signer))
@@ -762,6 +764,10 @@ disco_reload_node_new(const DiscoReloadNodeSettings *s, GError **error)
   if (!node->client)
     node->storage = disco_reload_storage_new(
         node->config, disco_reload_link_context_get_trust(node->link_ctx), NULL, NULL);
+  node->cert_cache = disco_reload_cert_pool_new();
+  if (node->storage)
+    disco_reload_cert_pool_set_fallback(node->cert_cache,
+                                        disco_reload_storage_get_certificates(node->storage));
   node->housekeeping = g_timeout_add_seconds(5, housekeeping, node);
   return g_steal_pointer(&node);
 }
@@ -776,6 +782,7 @@ disco_reload_node_free(DiscoReloadNode *node)
   disco_reload_node_chord_dispose(node);
   g_clear_pointer(&node->listener, disco_reload_listener_free);
   disco_reload_node_client_dispose(node);
+  g_clear_pointer(&node->cert_cache, disco_reload_cert_pool_free);
   g_clear_pointer(&node->storage, disco_reload_storage_free);
   for (guint i = 0; node->links && i < node->links->len; i++)
     disco_reload_link_close(node->links->pdata[i]);

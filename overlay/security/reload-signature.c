@@ -338,6 +338,13 @@ disco_reload_cert_pool_size (const DiscoReloadCertPool *pool)
 }
 
 void
+disco_reload_cert_pool_clear (DiscoReloadCertPool *pool)
+{
+  g_hash_table_remove_all (pool->by_sha256);
+  g_ptr_array_set_size (pool->certs, 0);
+}
+
+void
 disco_reload_cert_pool_set_fallback (DiscoReloadCertPool *pool, const DiscoReloadCertPool *fallback)
 {
   g_return_if_fail (fallback != pool);

@@ -68,6 +68,8 @@ void disco_reload_cert_pool_add (DiscoReloadCertPool *pool, DiscoReloadCert *cer
 guint disco_reload_cert_pool_add_security_block (DiscoReloadCertPool *pool,
                                                  const DiscoReloadSecurityBlock *block);
 guint disco_reload_cert_pool_size (const DiscoReloadCertPool *pool);
+/* Drops every certificate (the fallback stays). */
+void disco_reload_cert_pool_clear (DiscoReloadCertPool *pool);
 /* Signer identities not found in @pool are looked up in @fallback (borrowed;
  * must outlive @pool; NULL to unset).  Lets a storing peer combine a
  * message's certificates with the ones it keeps, without copying. */

@@ -16,8 +16,13 @@ struct _DiscoReloadStorage
   DiscoReloadStorageClock clock;
   gpointer clock_data;
   /* Certificates of stored values: resolves signer identities of Stores
-   * whose message does not repeat the certificate.  Rebuilt by expire(). */
+   * whose message does not repeat the certificate.  Refilled by expire()
+   * (the pointer stays: it is another pool's fallback). */
   DiscoReloadCertPool *known;
+  /* The certificates stored as CERTIFICATE_BY_NODE / _BY_USER values
+   * (RFC 6940 §8), falling back to known; rebuilt lazily when dirty. */
+  DiscoReloadCertPool *cert_kinds;
+  gboolean cert_kinds_dirty;
 };
 
 DiscoReloadDataModel
@@ -39,6 +44,8 @@ disco_reload_storage_new (DiscoReloadConfig *config, DiscoReloadTrust *trust,
   s->backend = backend ? backend : disco_reload_storage_memory_backend ();
   s->be = s->backend->open (backend_config);
   s->known = disco_reload_cert_pool_new ();
+  s->cert_kinds = disco_reload_cert_pool_new ();
+  disco_reload_cert_pool_set_fallback (s->cert_kinds, s->known);
   return s;
 }
 
@@ -48,6 +55,7 @@ disco_reload_storage_free (DiscoReloadStorage *s)
   if (s == NULL)
     return;
   s->backend->close (s->be);
+  disco_reload_cert_pool_free (s->cert_kinds);
   disco_reload_cert_pool_free (s->known);
   disco_reload_config_unref (s->config);
   g_free (s);
@@ -117,6 +125,67 @@ static gboolean
 entry_live (const DiscoReloadStorageEntry *e, gint64 now)
 {
   return e != NULL && now < e->expires_ms;
+}
+
+static gboolean
+is_cert_kind (DiscoReloadKindId kind)
+{
+  return kind == DISCO_RELOAD_KIND_CERTIFICATE_BY_NODE
+         || kind == DISCO_RELOAD_KIND_CERTIFICATE_BY_USER;
+}
+
+typedef struct
+{
+  DiscoReloadCertPool *pool;
+  gint64 now;
+} CertCollect;
+
+static void
+collect_cert (DiscoReloadStorageEntry *e, CertCollect *c)
+{
+  g_autoptr (DiscoReloadCert) cert = NULL;
+  gsize n = 0;
+  const guint8 *der;
+
+  if (!entry_live (e, c->now) || !e->sd->value.exists || e->sd->value.value == NULL)
+    return;
+  der = g_bytes_get_data (e->sd->value.value, &n);
+  cert = disco_reload_cert_new_from_der (der, n, NULL);
+  if (cert)
+    disco_reload_cert_pool_add (c->pool, cert);
+}
+
+static gboolean
+collect_tree_cert (gpointer key, gpointer value, gpointer data)
+{
+  collect_cert (value, data);
+  return FALSE;
+}
+
+static gboolean
+collect_slot_certs (DiscoReloadStorageSlot *slot, gpointer data)
+{
+  if (!is_cert_kind (slot->kind))
+    return TRUE;
+  if (slot->single)
+    collect_cert (slot->single, data);
+  if (slot->entries)
+    g_tree_foreach (slot->entries, collect_tree_cert, data);
+  return TRUE;
+}
+
+const DiscoReloadCertPool *
+disco_reload_storage_get_certificates (DiscoReloadStorage *s)
+{
+  if (s->cert_kinds_dirty)
+    {
+      CertCollect c = { s->cert_kinds, disco_reload_storage_now_ms (s) };
+
+      disco_reload_cert_pool_clear (s->cert_kinds);
+      s->backend->foreach (s->be, collect_slot_certs, &c);
+      s->cert_kinds_dirty = FALSE;
+    }
+  return s->cert_kinds;
 }
 
 static DiscoReloadStorageEntry *
@@ -381,7 +450,7 @@ disco_reload_storage_store (DiscoReloadStorage *s, DiscoReloadStoreReq *req,
       for (guint i = 0; i < list->len; i++)
         disco_reload_cert_pool_add (pool, g_ptr_array_index (list, i));
     }
-  disco_reload_cert_pool_set_fallback (pool, s->known);
+  disco_reload_cert_pool_set_fallback (pool, disco_reload_storage_get_certificates (s));
 
   /* 2. Every value: right model, signed, signature and certificate valid. */
   for (guint i = 0; i < req->kind_data->len; i++)
@@ -606,6 +675,8 @@ disco_reload_storage_store (DiscoReloadStorage *s, DiscoReloadStoreReq *req,
             }
         }
       slot->generation = original ? slot->generation + 1 : kd->generation_counter;
+      if (is_cert_kind (kd->kind))
+        s->cert_kinds_dirty = TRUE;
       if (fresh)
         s->backend->insert (s->be, slot);
       else
@@ -1041,9 +1112,9 @@ expire_cb (DiscoReloadStorageSlot *slot, gpointer data)
 guint
 disco_reload_storage_expire (DiscoReloadStorage *s)
 {
-  ExpireData ed = {
-    s, disco_reload_storage_now_ms (s), 0, 0, g_ptr_array_new (), disco_reload_cert_pool_new ()
-  };
+  ExpireData ed = { s, disco_reload_storage_now_ms (s), 0, 0, g_ptr_array_new (), s->known };
+
+  disco_reload_cert_pool_clear (s->known);
 
   s->backend->foreach (s->be, expire_cb, &ed);
   for (guint i = 0; i < ed.empty->len; i++)
@@ -1053,8 +1124,8 @@ disco_reload_storage_expire (DiscoReloadStorage *s)
       s->backend->remove (s->be, &rid, slot->kind);
     }
   g_ptr_array_unref (ed.empty);
-  disco_reload_cert_pool_free (s->known);
-  s->known = ed.known;
+  if (ed.removed > 0)
+    s->cert_kinds_dirty = TRUE;
   return ed.removed;
 }
 

@@ -141,6 +141,13 @@ gboolean disco_reload_storage_stat (DiscoReloadStorage *storage, DiscoReloadFetc
 gboolean disco_reload_storage_find (DiscoReloadStorage *storage, const DiscoReloadFindReq *req,
                                     DiscoReloadFindAns *ans, DiscoReloadErrorResponse *err);
 
+/* The certificates stored as live CERTIFICATE_BY_NODE / _BY_USER values
+ * (RFC 6940 §8), for resolving signer identities of messages and values
+ * that do not carry their certificate; it falls back to the signers of
+ * stored values.  Borrowed: valid as long as @storage (the pointer stays
+ * the same, its contents follow stores and expiry). */
+const DiscoReloadCertPool *disco_reload_storage_get_certificates (DiscoReloadStorage *storage);
+
 /* Drops expired values and empty slots; returns how many values went. */
 guint disco_reload_storage_expire (DiscoReloadStorage *storage);
 

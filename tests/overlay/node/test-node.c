@@ -653,6 +653,126 @@ test_forwarding_options(void)
   g_ptr_array_unref(r.messages);
 }
 
+/* Like sign_encode, but the security block carries no certificate: the
+ * signer identity must be resolved from the certificate-store kinds. */
+static GBytes *
+sign_encode_bare(DiscoReloadMessage *msg)
+{
+  g_autoptr(GError) error = NULL;
+  g_assert_true(disco_reload_sign_message(id_x, NULL, msg, &error));
+  g_ptr_array_set_size(msg->security.certificates, 0);
+  g_autoptr(GByteArray) out = g_byte_array_new();
+  g_assert_true(disco_reload_message_encode(msg, out, &error));
+  g_assert_no_error(error);
+  return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+}
+
+/* RFC 6940 §6.3.4 / §8: the certificate that verifies a message or a
+ * fetched value may come from CERTIFICATE_BY_NODE / _BY_USER instead of
+ * the security block: at a storing peer from what it stores, at a client
+ * from what it fetched. */
+static void
+test_certificate_store(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DiscoReloadNode) peer = make_peer(id_a);
+  Raw r;
+  g_autoptr(DiscoReloadLink) link = raw_connect(peer, &r, 0);
+
+  /* Mallory's bare Ping: nobody knows her certificate yet, dropped. */
+  g_autoptr(DiscoReloadMessage) p1 = raw_ping(peer, 0x4001);
+  g_autoptr(GBytes) b1 = sign_encode_bare(p1);
+  raw_send(link, b1);
+  check_alive(link, &r, peer, 0x4002);
+  g_assert_cmpuint(r.messages->len, ==, 1);
+
+  /* She stores her certificate at H(her Node-ID). */
+  DiscoReloadResourceId rid;
+  disco_reload_certificate_resource_by_node(disco_reload_identity_get_node_id(id_x), &rid);
+  g_autoptr(DiscoReloadConfig) config = disco_reload_config_new_default();
+  g_autoptr(DiscoReloadMessage) st = disco_reload_message_new(DISCO_RELOAD_STORE_REQ);
+  st->header.overlay = config->overlay_hash;
+  st->header.configuration_sequence = config->sequence;
+  st->header.transaction_id = 0x4003;
+  DiscoReloadDestination d;
+  memset(&d, 0, sizeof d);
+  disco_reload_destination_set_resource(&d, &rid);
+  g_array_append_val(st->header.destination_list, d);
+  st->body.store_req.resource = rid;
+  DiscoReloadStoreKindData *kd
+      = disco_reload_store_kind_data_new(DISCO_RELOAD_KIND_CERTIFICATE_BY_NODE, 0);
+  g_ptr_array_add(kd->values, disco_reload_certificate_value_new(
+                                  id_x, DISCO_RELOAD_KIND_CERTIFICATE_BY_NODE, &rid,
+                                  (guint64)(g_get_real_time() / 1000), 600, &error));
+  g_assert_no_error(error);
+  g_ptr_array_add(st->body.store_req.kind_data, kd);
+  g_autoptr(GBytes) sb = sign_encode(st);
+  raw_send(link, sb);
+  RawWait w = { &r, 2 };
+  spin_until(raw_has, &w);
+  g_assert_cmpuint(((DiscoReloadMessage *)r.messages->pdata[1])->message_code, ==,
+                   DISCO_RELOAD_STORE_ANS);
+
+  /* Now the same kind of bare Ping is verified and answered. */
+  g_autoptr(DiscoReloadMessage) p2 = raw_ping(peer, 0x4004);
+  g_autoptr(GBytes) b2 = sign_encode_bare(p2);
+  raw_send(link, b2);
+  w.want = 3;
+  spin_until(raw_has, &w);
+  DiscoReloadMessage *pong = r.messages->pdata[2];
+  g_assert_cmpuint(pong->message_code, ==, DISCO_RELOAD_PING_ANS);
+  g_assert_cmpuint(pong->header.transaction_id, ==, 0x4004);
+
+  /* A client verifies a value whose answer carries no certificate only
+   * after it fetched the signer's certificate. */
+  DiscoReloadNodeSettings cs = { .identity = id_c, .client = TRUE };
+  g_autoptr(DiscoReloadNode) client = disco_reload_node_new(&cs, &error);
+  g_assert_no_error(error);
+  connect_node(client, peer);
+  DiscoReloadResourceId vrid;
+  disco_reload_certificate_resource_by_user("mallory@disco.example.org", &vrid);
+  g_autoptr(DiscoReloadMessage) bare_ans = disco_reload_message_new(DISCO_RELOAD_FETCH_ANS);
+  g_autoptr(DiscoReloadStoredData) sd
+      = disco_reload_certificate_value_new(id_x, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, &vrid,
+                                           (guint64)(g_get_real_time() / 1000), 600, &error);
+  g_assert_no_error(error);
+  g_autoptr(DiscoReloadStoredData) sd_b
+      = disco_reload_certificate_value_new(id_b, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, &vrid,
+                                           (guint64)(g_get_real_time() / 1000), 600, &error);
+  g_assert_no_error(error);
+  DiscoReloadSigner signer = { 0 };
+  g_assert_false(disco_reload_node_verify_stored_data(
+      client, bare_ans, &vrid, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, sd, &signer, &error));
+  g_assert_nonnull(error);
+  g_clear_error(&error);
+
+  DiscoReloadDestination dr;
+  memset(&dr, 0, sizeof dr);
+  disco_reload_destination_set_resource(&dr, &rid);
+  DiscoReloadMessage *fetch = disco_reload_node_new_request(client, DISCO_RELOAD_FETCH_REQ, &dr);
+  fetch->body.fetch_req.resource = rid;
+  DiscoReloadStoredDataSpecifier *spec = disco_reload_stored_data_specifier_new(
+      DISCO_RELOAD_KIND_CERTIFICATE_BY_NODE, DISCO_RELOAD_DATA_MODEL_ARRAY);
+  DiscoReloadArrayRange all = { 0, DISCO_RELOAD_ARRAY_LAST };
+  g_array_append_val(spec->indices, all);
+  g_ptr_array_add(fetch->body.fetch_req.specifiers, spec);
+  g_autoptr(DiscoReloadMessage) fans = request(client, fetch, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(fans->message_code, ==, DISCO_RELOAD_FETCH_ANS);
+
+  g_assert_true(disco_reload_node_verify_stored_data(
+      client, bare_ans, &vrid, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, sd, &signer, &error));
+  g_assert_no_error(error);
+  g_assert_true(
+      disco_reload_node_id_equal(&signer.node_id, disco_reload_identity_get_node_id(id_x)));
+  disco_reload_signer_clear(&signer);
+  /* Bob's certificate was fetched nowhere. */
+  g_assert_false(disco_reload_node_verify_stored_data(
+      client, bare_ans, &vrid, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, sd_b, NULL, &error));
+  g_assert_nonnull(error);
+  g_ptr_array_unref(r.messages);
+}
+
 static void
 test_too_large(void)
 {
@@ -858,6 +978,7 @@ main(int argc, char **argv)
   g_test_add_func("/node/store-fetch-stat-find", test_store_fetch_stat_find);
   g_test_add_func("/node/bad-input", test_bad_input);
   g_test_add_func("/node/forwarding-options", test_forwarding_options);
+  g_test_add_func("/node/certificate-store", test_certificate_store);
   g_test_add_func("/node/too-large", test_too_large);
   g_test_add_func("/node/timeout-and-retransmit", test_timeout_and_retransmit);
   int rc = g_test_run();

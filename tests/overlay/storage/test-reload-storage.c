@@ -519,6 +519,56 @@ test_certificates (Fixture *f, gconstpointer data)
   g_ptr_array_unref (ans.kind_responses);
 }
 
+/* RFC 6940 §8: a signer's certificate may come from the certificate-store
+ * kinds instead of the message.  alice's second certificate is stored as a
+ * CERTIFICATE_BY_USER value (signed with her first one); values it signs
+ * then verify with an empty message bucket, until the value expires. */
+static void
+test_certificate_store (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoReloadIdentity) alice2 = disco_reload_identity_new_self_signed (
+      "alice@example.org", OVERLAY, DISCO_RELOAD_DIGEST_SHA256, 1, 0, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (DiscoReloadIdentity) alice3 = disco_reload_identity_new_self_signed (
+      "alice@example.org", OVERLAY, DISCO_RELOAD_DIGEST_SHA256, 1, 0, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) v = text ("hi");
+  DiscoReloadResourceId rid;
+  DiscoReloadCertPool *full = f->certs;
+
+  rid_of ("alice@example.org", &rid);
+  g_assert_cmpuint (store_one (f, &rid, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, 0,
+                               make_value (f, alice, &rid, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER,
+                                           DISCO_RELOAD_DATA_MODEL_ARRAY, DISCO_RELOAD_ARRAY_APPEND,
+                                           NULL, alice2->cert->der, 60),
+                               NULL),
+                    ==, 0);
+  g_assert_cmpuint (
+      disco_reload_cert_pool_size (disco_reload_storage_get_certificates (f->storage)), ==, 1);
+
+  f->certs = disco_reload_cert_pool_new (); /* the messages below carry no certificate */
+  g_assert_cmpuint (store_one (f, &rid, KIND_SINGLE, 0,
+                               make_value (f, alice2, &rid, KIND_SINGLE,
+                                           DISCO_RELOAD_DATA_MODEL_SINGLE, 0, NULL, v, 600),
+                               NULL),
+                    ==, 0);
+  /* A certificate nobody stored: unknown signer. */
+  g_assert_cmpuint (store_one (f, &rid, KIND_SINGLE, 0,
+                               make_value (f, alice3, &rid, KIND_SINGLE,
+                                           DISCO_RELOAD_DATA_MODEL_SINGLE, 0, NULL, v, 600),
+                               NULL),
+                    ==, DISCO_RELOAD_ERROR_FORBIDDEN);
+
+  /* The certificate value expires: the certificate-store pool empties. */
+  f->now_ms += 61 * 1000;
+  disco_reload_storage_expire (f->storage);
+  g_assert_cmpuint (
+      disco_reload_cert_pool_size (disco_reload_storage_get_certificates (f->storage)), ==, 0);
+  disco_reload_cert_pool_free (f->certs);
+  f->certs = full;
+}
+
 static void
 test_node_multiple (Fixture *f, gconstpointer data)
 {
@@ -733,6 +783,7 @@ main (int argc, char **argv)
   ADD ("dictionary-sip", test_dictionary_sip);
   ADD ("domain-restriction", test_domain_restriction);
   ADD ("certificates", test_certificates);
+  ADD ("certificate-store", test_certificate_store);
   ADD ("node-multiple", test_node_multiple);
   ADD ("atomic", test_atomic);
   ADD ("stat-find", test_stat_find);
