@@ -315,6 +315,28 @@ serve_request(DiscoReloadNode *node, const DiscoReloadMessage *req, const DiscoR
                 error->message);
       return;
     }
+  guint32 max_response = req->header.max_response_length;
+  if (max_response != 0 && out->len > max_response && ans->message_code != DISCO_RELOAD_ERROR)
+    {
+      /* RFC 6940 §6.3.2 / §6.3.3.1: the requester cannot take more. */
+      g_autofree char *text = g_strdup_printf("a %s of %u bytes exceeds max_response_length %u",
+                                              disco_reload_message_code_name(ans->message_code),
+                                              out->len, max_response);
+      g_debug("answering transaction %016" G_GINT64_MODIFIER "x with Error_Response_Too_Large: %s",
+              txid, text);
+      g_clear_pointer(&ans, disco_reload_message_free);
+      ans = disco_reload_node_new_answer(node, &req->header, link, DISCO_RELOAD_ERROR);
+      ans->body.error.error_code = DISCO_RELOAD_ERROR_RESPONSE_TOO_LARGE;
+      ans->body.error.error_info = g_bytes_new(text, strlen(text));
+      node->stats.errors_out++;
+      g_byte_array_set_size(out, 0);
+      if (!disco_reload_sign_message(node->identity, NULL, ans, &error)
+          || !disco_reload_message_encode(ans, out, &error))
+        {
+          g_warning("cannot make an Error_Response_Too_Large: %s", error->message);
+          return;
+        }
+    }
   GBytes *bytes = g_byte_array_free_to_bytes(g_steal_pointer(&out));
   if (g_hash_table_size(node->answers) >= DISCO_RELOAD_NODE_ANSWER_CACHE_MAX)
     expire_answers(node, now);

@@ -773,6 +773,39 @@ test_certificate_store(void)
   g_ptr_array_unref(r.messages);
 }
 
+/* RFC 6940 §6.3.2: an answer longer than the request's max_response_length
+ * becomes Error_Response_Too_Large; 0 means no limit. */
+static void
+test_max_response_length(void)
+{
+  g_autoptr(DiscoReloadNode) peer = make_peer(id_a);
+  Raw r;
+  g_autoptr(DiscoReloadLink) link = raw_connect(peer, &r, 0);
+
+  g_autoptr(DiscoReloadMessage) m = raw_ping(peer, 0x5001);
+  m->header.max_response_length = 200; /* a signed Pong carries a certificate */
+  g_autoptr(GBytes) b = sign_encode(m);
+  raw_send(link, b);
+  g_autoptr(DiscoReloadMessage) m2 = raw_ping(peer, 0x5002);
+  m2->header.max_response_length = 64 * 1024;
+  g_autoptr(GBytes) b2 = sign_encode(m2);
+  raw_send(link, b2);
+  RawWait w = { &r, 2 };
+  spin_until(raw_has, &w);
+  expect_error(&r, 0, 0x5001, DISCO_RELOAD_ERROR_RESPONSE_TOO_LARGE);
+  DiscoReloadMessage *ok = r.messages->pdata[1];
+  g_assert_cmpuint(ok->message_code, ==, DISCO_RELOAD_PING_ANS);
+  g_assert_cmpuint(ok->header.transaction_id, ==, 0x5002);
+  g_assert_cmpuint(ok->header.length, <=, 64 * 1024);
+
+  /* The refusal is what a retransmission gets too. */
+  raw_send(link, b);
+  w.want = 3;
+  spin_until(raw_has, &w);
+  expect_error(&r, 2, 0x5001, DISCO_RELOAD_ERROR_RESPONSE_TOO_LARGE);
+  g_ptr_array_unref(r.messages);
+}
+
 static void
 test_too_large(void)
 {
@@ -979,6 +1012,7 @@ main(int argc, char **argv)
   g_test_add_func("/node/bad-input", test_bad_input);
   g_test_add_func("/node/forwarding-options", test_forwarding_options);
   g_test_add_func("/node/certificate-store", test_certificate_store);
+  g_test_add_func("/node/max-response-length", test_max_response_length);
   g_test_add_func("/node/too-large", test_too_large);
   g_test_add_func("/node/timeout-and-retransmit", test_timeout_and_retransmit);
   int rc = g_test_run();
