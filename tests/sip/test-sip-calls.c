@@ -189,6 +189,31 @@ test_hold_and_codec_change (void)
   check_daemon_alive_and_stop (d);
 }
 
+/* An offerless re-INVITE: the answer in the ACK (sendonly) takes effect. */
+static void
+test_offerless_reinvite (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *extra[] = { "-s", "conf", "-m", "1", "-d", "4000", NULL };
+  g_autoptr (SipTestSipp) s = sip_test_sipp_start (d->sip, "reinvite-offerless.xml", 30, 0, extra);
+  g_assert_true (sip_test_wait_until (on_hold, d, 20000));
+  g_assert_cmpint (sip_test_sipp_wait (s, 40000), ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+/* A Record-Route already in the INVITE is kept in the 200, under ours. */
+static void
+test_record_route_copied (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *extra[] = { "-s", "conf", "-m", "1", NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "record-route.xml", 30, 0, extra), ==, 0);
+  Watch w = { d, 0, 0 };
+  rtp_seen (&w);
+  g_assert_cmpint (w.participants, ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
 /* RFC 4028: the focus confirms and refreshes a session interval, and
  * refuses one below its Min-SE with 422. */
 static void
@@ -283,6 +308,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/call/capacity-503", test_capacity);
   g_test_add_func ("/sip/call/hold-codec-update", test_hold_and_codec_change);
   g_test_add_func ("/sip/call/session-timer", test_session_timer);
+  g_test_add_func ("/sip/call/offerless-reinvite", test_offerless_reinvite);
+  g_test_add_func ("/sip/call/record-route-copied", test_record_route_copied);
   g_test_add_func ("/sip/refer/dial-out", test_refer_dial_out);
   g_test_add_func ("/sip/call/replaces", test_replaces);
   return g_test_run ();
