@@ -835,6 +835,15 @@ parse_configuration (const ParseCtx *ctx, DiscoReloadConfig *c, xmlNode *cfg, gs
         {
           if (!elem_uint (ctx, n, 16, 20, &v, error))
             return FALSE;
+          /* RFC 6940 allows 16..20, but the wire codec's NodeId is fixed
+           * at 128 bits: a longer one would be misparsed, not negotiated. */
+          if (v != DISCO_RELOAD_NODE_ID_LENGTH)
+            {
+              g_set_error (error, DISCO_RELOAD_CONFIG_ERROR, DISCO_RELOAD_CONFIG_ERROR_UNSUPPORTED,
+                           "%s:%ld: node-id-length %u is not supported (only %u-byte Node-IDs)",
+                           ctx->origin, xmlGetLineNo (n), (guint)v, DISCO_RELOAD_NODE_ID_LENGTH);
+              return FALSE;
+            }
           c->node_id_length = (guint)v;
         }
       else if (is_elem (n, DISCO_RELOAD_NS_BASE, "root-cert"))

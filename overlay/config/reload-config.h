@@ -101,7 +101,7 @@ typedef struct
   char *expiration; /* RFC 3339 text or NULL */
 
   char *topology_plugin;                /* default "CHORD-RELOAD" */
-  guint node_id_length;                 /* 16..20, default 16 */
+  guint node_id_length;                 /* always 16: other values are refused */
   guint initial_ttl;                    /* default 100 */
   guint32 max_message_size;             /* default 5000 */
   guint overlay_reliability_timer;      /* ms, default 3000 */

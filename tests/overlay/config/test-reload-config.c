@@ -17,7 +17,7 @@ static const char full_doc[]
       "  <configuration instance-name=\"overlay.example.org\" sequence=\"22\"\n" /* 9 */
       "      expiration=\"2030-01-01T00:00:00Z\">\n"
       "    <topology-plugin> CHORD-RELOAD </topology-plugin>\n"
-      "    <node-id-length>20</node-id-length>\n"
+      "    <node-id-length>16</node-id-length>\n"
       "    <root-cert>MIIBAgMEBQ==</root-cert>\n"
       "    <enrollment-server>https://enroll.example.org/enrol</enrollment-server>\n"
       "    <self-signed-permitted digest=\"sha256\">0</self-signed-permitted>\n"
@@ -140,7 +140,7 @@ check_full (const DiscoReloadConfig *c)
   g_assert_cmpstr (c->instance_name, ==, "overlay.example.org");
   g_assert_cmpuint (c->sequence, ==, 22);
   g_assert_cmpstr (c->expiration, ==, "2030-01-01T00:00:00Z");
-  g_assert_cmpuint (c->node_id_length, ==, 20);
+  g_assert_cmpuint (c->node_id_length, ==, 16);
   g_assert_cmpuint (c->root_certs->len, ==, 1);
   g_assert_cmpuint (g_bytes_get_size (g_ptr_array_index (c->root_certs, 0)), ==, 7);
   g_assert_cmpstr (g_ptr_array_index (c->enrollment_servers, 0), ==,
@@ -313,6 +313,15 @@ static const BadCase bad_cases[] = {
          "instance-name=\"a.example\">\n<self-signed-permitted>true</self-signed-permitted>"
          "\n\n<node-id-length>99</node-id-length>\n</configuration></overlay>",
     DISCO_RELOAD_CONFIG_ERROR_INVALID, "bad.xml:5:", "node-id-length" },
+  /* Legal in RFC 6940, but our codec's Node-IDs are 16 bytes. */
+  { HEAD "<configuration "
+         "instance-name=\"a.example\">\n<self-signed-permitted>true</self-signed-permitted>"
+         "\n<node-id-length>20</node-id-length>\n</configuration></overlay>",
+    DISCO_RELOAD_CONFIG_ERROR_UNSUPPORTED, "bad.xml:4:", "node-id-length 20" },
+  { HEAD "<configuration "
+         "instance-name=\"a.example\">\n<self-signed-permitted>true</self-signed-permitted>"
+         "\n<node-id-length>17</node-id-length>\n</configuration></overlay>",
+    DISCO_RELOAD_CONFIG_ERROR_UNSUPPORTED, "bad.xml:4:", "node-id-length 17" },
   { HEAD "<configuration "
          "instance-name=\"a.example\">\n<self-signed-permitted>maybe</self-signed-permitted>"
          "\n</configuration></overlay>",
