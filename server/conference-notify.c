@@ -291,7 +291,19 @@ add_foci (xmlNode *root, DiscoConference *conf)
   if (disco_sip_agent_node_id (conf->agent))
     xmlNewProp (me, BAD_CAST "node-id", BAD_CAST disco_sip_agent_node_id (conf->agent));
   xmlNewProp (me, BAD_CAST "state",
-              BAD_CAST (load >= config->max_participants ? "full" : "active"));
+              BAD_CAST (conf->leaving                      ? "leaving"
+                        : load >= config->max_participants ? "full"
+                                                           : "active"));
+  GBytes *coords = disco_sip_agent_coordinates (conf->agent);
+  if (coords && g_bytes_get_size (coords) > 0)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (coords, &len);
+      g_autofree char *b64 = g_base64_encode (data, len);
+      xmlNode *c = disco_ci_add_dc (me, "coordinates", b64);
+      /* disco.md §7: the first byte is the coordinate type, 1 = Vivaldi. */
+      xmlNewProp (c, BAD_CAST "type", BAD_CAST (data[0] == 2 ? "landmarks" : "vivaldi"));
+    }
   g_snprintf (n, sizeof n, "%u", config->max_participants);
   disco_ci_add_dc (me, "capacity", n);
   g_snprintf (n, sizeof n, "%u", load);
@@ -404,8 +416,9 @@ disco_notify_flush (DiscoConference *conf)
       g_hash_table_insert (conf->advertised, g_strdup (entity),
                            g_strdup (g_hash_table_lookup (v->text, entity)));
     }
-  if (changed->len == 0 && gone->len == 0)
+  if (changed->len == 0 && gone->len == 0 && !conf->foci_changed)
     return;
+  conf->foci_changed = FALSE;
 
   xmlNode *root;
   xmlDoc *doc = disco_ci_doc_new (conf->uri, "partial", 0, &root);

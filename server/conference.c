@@ -159,6 +159,14 @@ disco_conference_end (DiscoConference *conf)
 guint
 disco_conference_drain (DiscoConference *conf)
 {
+  /* Tell subscribers (the other foci first of all) before the REFERs go
+   * out, so nobody delegates back to us meanwhile. */
+  if (!conf->leaving)
+    {
+      conf->leaving = TRUE;
+      conf->foci_changed = TRUE;
+      disco_notify_flush (conf);
+    }
   DiscoPeerLink *peer = disco_conference_pick_peer (conf);
   guint n = 0;
   if (peer == NULL)
@@ -287,6 +295,8 @@ disco_conference_match_delegated (DiscoConference *conf)
     }
 }
 
+/* A peer that announced "leaving" (or is reported "failed") is no target
+ * for delegation: it would REFER the participant on again. */
 static guint
 peer_load (DiscoPeerLink *link, guint *capacity)
 {
@@ -301,6 +311,12 @@ peer_load (DiscoPeerLink *link, guint *capacity)
       xmlFree (uri);
       if (!me)
         continue;
+      xmlChar *state = xmlGetProp (f, (const xmlChar *)"state");
+      gboolean usable = state == NULL || xmlStrcmp (state, (const xmlChar *)"active") == 0
+                        || xmlStrcmp (state, (const xmlChar *)"full") == 0;
+      xmlFree (state);
+      if (!usable)
+        return 0;
       g_autofree char *cap = disco_ci_child_text (f, DISCO_DC_NS, "capacity");
       g_autofree char *load = disco_ci_child_text (f, DISCO_DC_NS, "load");
       *capacity = cap ? (guint)g_ascii_strtoull (cap, NULL, 10) : 0;

@@ -106,6 +106,8 @@ struct _DiscoConference
   guint next_id;
   gint64 started_us;
   DiscoConferenceMedia *media;
+  gboolean leaving;      /* shutting down: dc:focus state "leaving" */
+  gboolean foci_changed; /* our dc:focus changed without a roster change */
 };
 
 /* sip-agent.c: agent internals the other files need. */
@@ -115,6 +117,8 @@ const DiscoFocusConfig *disco_sip_agent_config (DiscoSipAgent *agent);
 const char *disco_sip_agent_focus_uri (DiscoSipAgent *agent);
 const char *disco_sip_agent_hostport (DiscoSipAgent *agent);
 const char *disco_sip_agent_node_id (DiscoSipAgent *agent); /* hex or NULL */
+/* This peer's network coordinates (opaque, disco.md §7), or NULL. */
+GBytes *disco_sip_agent_coordinates (DiscoSipAgent *agent);
 guint disco_sip_agent_participant_count (DiscoSipAgent *agent);
 DiscoConference *disco_sip_agent_find_conference (DiscoSipAgent *agent, const url_t *url);
 guint64 disco_sip_agent_next_sdp_session (DiscoSipAgent *agent);

@@ -24,6 +24,7 @@ struct _DiscoSipAgent
   char *hostport;
   char *focus_uri;
   char *node_id;
+  GBytes *coordinates;
   GHashTable *conferences; /* user part -> DiscoConference */
   guint64 sdp_sessions;
   gboolean got_params;
@@ -67,6 +68,29 @@ const char *
 disco_sip_agent_node_id (DiscoSipAgent *self)
 {
   return self->node_id;
+}
+
+void
+disco_sip_agent_set_coordinates (DiscoSipAgent *self, GBytes *coordinates)
+{
+  g_clear_pointer (&self->coordinates, g_bytes_unref);
+  if (coordinates)
+    self->coordinates = g_bytes_ref (coordinates);
+  /* Subscribers learn new coordinates with the next partial document. */
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, self->conferences);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      ((DiscoConference *)v)->foci_changed = TRUE;
+      disco_conference_changed (v);
+    }
+}
+
+GBytes *
+disco_sip_agent_coordinates (DiscoSipAgent *self)
+{
+  return self->coordinates;
 }
 
 guint64
@@ -404,5 +428,6 @@ disco_sip_agent_free (DiscoSipAgent *self)
   g_free (self->hostport);
   g_free (self->focus_uri);
   g_free (self->node_id);
+  g_clear_pointer (&self->coordinates, g_bytes_unref);
   g_free (self);
 }

@@ -32,6 +32,10 @@ GInetSocketAddress *disco_sip_agent_get_address (DiscoSipAgent *agent);
 /* This peer's RELOAD Node-ID (hex) for the dc:focus entries it publishes;
  * copied, NULL clears. */
 void disco_sip_agent_set_node_id (DiscoSipAgent *agent, const char *node_id_hex);
+/* This peer's network coordinates (opaque bytes, first byte the type:
+ * 1 = Vivaldi, 2 = landmark RTTs; disco.md §7), published as
+ * <dc:coordinates> in the conference state.  Ref'd; NULL clears. */
+void disco_sip_agent_set_coordinates (DiscoSipAgent *agent, GBytes *coordinates);
 
 /* Participants connected to this focus, over all conferences. */
 guint disco_sip_agent_participant_count (DiscoSipAgent *agent);

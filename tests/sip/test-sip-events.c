@@ -57,6 +57,40 @@ notify_bodies (const char *dir)
   return out;
 }
 
+static xmlSchemaPtr
+load_schema (void)
+{
+  g_autofree char *xsd = g_build_filename (g_getenv ("DISCO_SOURCE_DIR"), "tests", "sip",
+                                           "conference-info-disco.xsd", NULL);
+  xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt (xsd);
+  xmlSchemaPtr schema = xmlSchemaParse (pc);
+  xmlSchemaFreeParserCtxt (pc);
+  g_assert_nonnull (schema);
+  return schema;
+}
+
+/* Every body must be valid RFC 4575 + DisCo extension. */
+static void
+validate_all (GPtrArray *bodies)
+{
+  xmlSchemaPtr schema = load_schema ();
+  for (guint i = 0; i < bodies->len; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      const char *body = g_ptr_array_index (bodies, i);
+      xmlDoc *doc = disco_ci_parse (body, strlen (body), &error);
+      g_assert_no_error (error);
+      xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt (schema);
+      int rc = xmlSchemaValidateDoc (vc, doc);
+      xmlSchemaFreeValidCtxt (vc);
+      if (rc != 0)
+        g_test_message ("invalid document %u:\n%s", i, body);
+      g_assert_cmpint (rc, ==, 0);
+      xmlFreeDoc (doc);
+    }
+  xmlSchemaFree (schema);
+}
+
 static void
 test_subscriber_sees_join_and_leave (void)
 {
@@ -76,12 +110,8 @@ test_subscriber_sees_join_and_leave (void)
   /* Schema-check and merge what the watcher received. */
   g_autoptr (GPtrArray) bodies = notify_bodies (watcher->dir);
   g_assert_cmpuint (bodies->len, >=, 3);
-  g_autofree char *xsd = g_build_filename (g_getenv ("DISCO_SOURCE_DIR"), "tests", "sip",
-                                           "conference-info-disco.xsd", NULL);
-  xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt (xsd);
-  xmlSchemaPtr schema = xmlSchemaParse (pc);
-  xmlSchemaFreeParserCtxt (pc);
-  g_assert_nonnull (schema);
+  validate_all (bodies);
+  xmlSchemaPtr schema = load_schema ();
   xmlDoc *view = NULL;
   static const DiscoCiMergeResult expect[]
       = { DISCO_CI_MERGE_REPLACED, DISCO_CI_MERGE_APPLIED, DISCO_CI_MERGE_APPLIED };
@@ -125,12 +155,18 @@ test_conference_end (void)
   const char *args[] = { "--conference=" CONF, NULL };
   g_autoptr (DiscoTestDaemon) d = disco_test_daemon_spawn (args, &error);
   g_assert_no_error (error);
-  const char *sub_args[] = { "-s", "conf", "-m", "1", NULL };
+  const char *sub_args[] = { "-s", "conf", "-m", "1", "-trace_msg", NULL };
   g_autoptr (SipTestSipp) watcher
       = sip_test_sipp_start (d->sip, "subscriber-end.xml", 60, 0, sub_args);
   g_assert_true (sip_test_wait_until (has_subscription, d, 10000));
   g_assert_cmpint (disco_test_daemon_stop (d, SIGTERM, 10000), ==, 0);
   g_assert_cmpint (sip_test_sipp_wait (watcher, 30000), ==, 0);
+  /* full, partial (leaving), deleted: all valid, the last one empty. */
+  g_autoptr (GPtrArray) bodies = notify_bodies (watcher->dir);
+  g_assert_cmpuint (bodies->len, ==, 3);
+  validate_all (bodies);
+  g_assert_nonnull (strstr (g_ptr_array_index (bodies, 1), "state=\"leaving\""));
+  g_assert_nonnull (strstr (g_ptr_array_index (bodies, 2), "state=\"deleted\""));
 }
 
 int
