@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "disco-conference"
 
 #include "conference.h"
+#include "sip-admission.h"
 
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/url.h>
@@ -407,6 +408,14 @@ disco_conference_add_status (DiscoConference *conf, json_object *obj)
         }
       json_object_array_add (parts, o);
     }
+
+  DiscoAdmission *adm = disco_sip_agent_admission (conf->agent);
+  json_object *ao = json_object_new_object ();
+  json_object_object_add (ao, "rejected", json_object_new_int64 ((int64_t)conf->rejected_overload));
+  json_object_object_add (ao, "lag_ms", json_object_new_double (disco_admission_lag_ms (adm)));
+  json_object_object_add (ao, "max_join_rate",
+                          json_object_new_int ((int)disco_admission_max_join_rate (adm)));
+  json_object_object_add (obj, "admission", ao);
 
   /* Participants other foci serve, from their conference-info. */
   for (guint i = 0; i < conf->peers->len; i++)

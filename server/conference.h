@@ -106,8 +106,9 @@ struct _DiscoConference
   guint next_id;
   gint64 started_us;
   DiscoConferenceMedia *media;
-  gboolean leaving;      /* shutting down: dc:focus state "leaving" */
-  gboolean foci_changed; /* our dc:focus changed without a roster change */
+  gboolean leaving;          /* shutting down: dc:focus state "leaving" */
+  gboolean foci_changed;     /* our dc:focus changed without a roster change */
+  guint64 rejected_overload; /* INVITEs refused by load admission */
 };
 
 /* sip-agent.c: agent internals the other files need. */
@@ -117,6 +118,8 @@ const DiscoFocusConfig *disco_sip_agent_config (DiscoSipAgent *agent);
 const char *disco_sip_agent_focus_uri (DiscoSipAgent *agent);
 const char *disco_sip_agent_hostport (DiscoSipAgent *agent);
 const char *disco_sip_agent_node_id (DiscoSipAgent *agent); /* hex or NULL */
+typedef struct _DiscoAdmission DiscoAdmission;
+DiscoAdmission *disco_sip_agent_admission (DiscoSipAgent *agent);
 /* This peer's network coordinates (opaque, disco.md §7), or NULL. */
 GBytes *disco_sip_agent_coordinates (DiscoSipAgent *agent);
 guint disco_sip_agent_participant_count (DiscoSipAgent *agent);

@@ -33,6 +33,7 @@ static const KeySpec key_specs[] = {
   { "focus", "conferences", KEY_STRING_LIST, 0, 0 },
   { "focus", "peers", KEY_STRING_LIST, 0, 0 },
   { "sip", "listen", KEY_ADDRESS, 0, 0 },
+  { "sip", "max-join-rate", KEY_UINT, 0, 1000000 },
   { "http", "listen", KEY_ADDRESS, 0, 0 },
   { "overlay", "listen", KEY_ADDRESS, 0, 0 },
   { "overlay", "config", KEY_PATH, 0, 0 },
@@ -129,6 +130,7 @@ disco_focus_config_new_default (void)
   c->overlay_listen = disco_address_parse ("127.0.0.1:6084", NULL);
   c->rtp_address = g_strdup ("127.0.0.1");
   c->max_participants = 500;
+  c->max_join_rate = 1000;
   c->conferences = g_new0 (char *, 2);
   c->conferences[0] = g_strdup ("sip:conference@127.0.0.1");
   return c;
@@ -180,6 +182,8 @@ string_slot (DiscoFocusConfig *c, const char *group, const char *key)
 static guint *
 uint_slot (DiscoFocusConfig *c, const char *key)
 {
+  if (g_str_equal (key, "max-join-rate"))
+    return &c->max_join_rate;
   g_assert (g_str_equal (key, "max-participants"));
   return &c->max_participants;
 }

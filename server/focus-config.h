@@ -39,6 +39,9 @@ typedef struct
   char *overlay_config; /* RFC 6940 overlay configuration document, or NULL */
   char **bootstrap;     /* ADDR:PORT list, NULL-terminated, may be NULL */
 
+  /* [sip] max-join-rate: new calls admitted per second, 0 = no limit */
+  guint max_join_rate;
+
   /* [media] */
   char *rtp_address; /* address media sockets bind to */
   guint max_participants;

@@ -13,7 +13,13 @@
 #include <sofia-sip/su_tag_io.h>
 
 #include "conference.h"
+#include "sip-admission.h"
 #include "disco-build-config.h"
+
+/* Smoothed main-loop lateness past which new calls are refused: beyond
+ * about T1 (500 ms) callers retransmit and every retransmission is more
+ * work for a loop that is already behind. */
+#define ADMISSION_LAG_LIMIT_MS 750
 
 struct _DiscoSipAgent
 {
@@ -25,6 +31,7 @@ struct _DiscoSipAgent
   char *focus_uri;
   char *node_id;
   GBytes *coordinates;
+  DiscoAdmission *admission;
   GHashTable *conferences; /* user part -> DiscoConference */
   guint64 sdp_sessions;
   gboolean got_params;
@@ -74,6 +81,7 @@ void
 disco_sip_agent_set_coordinates (DiscoSipAgent *self, GBytes *coordinates)
 {
   g_clear_pointer (&self->coordinates, g_bytes_unref);
+  g_clear_pointer (&self->admission, disco_admission_free);
   if (coordinates)
     self->coordinates = g_bytes_ref (coordinates);
   /* Subscribers learn new coordinates with the next partial document. */
@@ -85,6 +93,12 @@ disco_sip_agent_set_coordinates (DiscoSipAgent *self, GBytes *coordinates)
       ((DiscoConference *)v)->foci_changed = TRUE;
       disco_conference_changed (v);
     }
+}
+
+DiscoAdmission *
+disco_sip_agent_admission (DiscoSipAgent *self)
+{
+  return self->admission;
 }
 
 GBytes *
@@ -300,6 +314,7 @@ disco_sip_agent_new (su_root_t *root, const DiscoFocusConfig *config, GError **e
   self->config = config;
   self->conferences = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                              (GDestroyNotify)disco_conference_free);
+  self->admission = disco_admission_new (config->max_join_rate, ADMISSION_LAG_LIMIT_MS);
   /* Media is negotiated by sdp-answer.c (GstSDPMessage), so soa is off;
    * REFER, OPTIONS and UPDATE are answered by us (isfocus Contact, 200 not
    * 202 per RFC 7647). */

@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "disco-call"
 
 #include "conference.h"
+#include "sip-admission.h"
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nua_tag.h>
@@ -16,6 +17,8 @@
 #define ALLOW_EVENTS "conference, refer"
 #define ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, SUBSCRIBE, NOTIFY"
 #define RETRY_AFTER "30"
+/* Overload passes in seconds, not minutes. */
+#define RETRY_AFTER_OVERLOAD "2"
 
 const char *
 disco_sip_find_header (sip_t const *sip, const char *name)
@@ -166,6 +169,30 @@ admit (DiscoConference *conf, nua_handle_t *nh, sip_t const *sip, char **delegat
   return FALSE;
 }
 
+/* Load (join rate, main-loop lag): refuse at once, before any work.  A
+ * peer focus with room takes the caller by redirect (no REFER: that would
+ * need a dialog, i.e. the work being avoided). */
+static gboolean
+admit_load (DiscoConference *conf, nua_handle_t *nh)
+{
+  DiscoAdmitVerdict v = disco_admission_check (disco_sip_agent_admission (conf->agent));
+  if (v == DISCO_ADMIT_OK)
+    return TRUE;
+  conf->rejected_overload++;
+  DiscoPeerLink *peer = disco_conference_pick_peer (conf);
+  if (peer)
+    {
+      g_autofree char *contact = g_strdup_printf ("<sip:%s@%s>", conf->user, peer->peer_uri + 4);
+      nua_respond (nh, SIP_302_MOVED_TEMPORARILY, SIPTAG_CONTACT_STR (contact), TAG_END ());
+      return FALSE;
+    }
+  nua_respond (nh, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR (RETRY_AFTER_OVERLOAD),
+               SIPTAG_WARNING_STR (v == DISCO_ADMIT_LAG ? "399 disco \"overloaded\""
+                                                        : "399 disco \"join rate limit\""),
+               TAG_END ());
+  return FALSE;
+}
+
 static void
 respond_ok (DiscoParticipant *p, sip_t const *sip, const char *sdp)
 {
@@ -254,6 +281,15 @@ disco_call_incoming_invite (DiscoSipAgent *agent, nua_handle_t *nh, DiscoPartici
           return;
         }
     }
+
+  /* A delegated participant arriving is admitted: it leaves another
+   * focus, and refusing it would drop it. */
+  g_autofree char *arriving_sid = disco_sip_session_uuid (sip);
+  gboolean delegated
+      = replaced || from_focus
+        || (arriving_sid && disco_conference_find_remote_session (conf, arriving_sid, NULL));
+  if (!delegated && !admit_load (conf, nh))
+    return;
 
   g_autofree char *delegate_to = NULL;
   if (replaced == NULL && !admit (conf, nh, sip, &delegate_to))

@@ -1,7 +1,9 @@
 /* test-sip-calls.c: calls into a real disco-focus with sipp: joining and
  * streaming PCMU, OPTIONS, capacity, bad input. */
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sip-test.h"
 
@@ -165,6 +167,50 @@ test_capacity (void)
   check_daemon_alive_and_stop (d);
 }
 
+static gint64
+admission_rejected (DiscoTestDaemon *d)
+{
+  g_autoptr (json_object) st = sip_test_status (d);
+  json_object *conf = sip_test_status_conference (st, CONF), *a = NULL, *v = NULL;
+  if (conf && json_object_object_get_ex (conf, "admission", &a)
+      && json_object_object_get_ex (a, "rejected", &v))
+    return json_object_get_int64 (v);
+  return -1;
+}
+
+/* An INVITE flood far above the join rate: every call gets a final answer
+ * (200, or 503 + Retry-After checked by the scenario) instead of timing out,
+ * the daemon stays healthy and serves a normal call afterwards. */
+static void
+test_overload_flood (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cfg_path = NULL;
+  int fd = g_file_open_tmp ("disco-sip-flood-XXXXXX.conf", &cfg_path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (cfg_path, "[sip]\nmax-join-rate = 20\n", -1, NULL));
+  const char *args[] = { "--config", cfg_path, NULL };
+  g_autoptr (DiscoTestDaemon) d = spawn (args);
+
+  const char *flood[] = { "-s", "conf", "-m", "300", "-r", "150", "-l", "300", "-d", "300", NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "invite-flood.xml", 90, 0, flood), ==, 0);
+  gint64 rejected = admission_rejected (d);
+  g_test_message ("%" G_GINT64_FORMAT " of 300 INVITEs refused by load admission", rejected);
+  g_assert_cmpint (rejected, >, 0);
+  g_assert_cmpint (rejected, <, 300);
+
+  g_autofree char *body = NULL;
+  g_assert_cmpuint (disco_test_http (d->http, "GET", "/healthz", &body, NULL), ==, 200);
+  const char *good[] = { "-s", "conf", "-m", "1", "-d", "500", NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "uac-pcmu.xml", 30, 440, good), ==, 0);
+  Watch w = { d, 0, 0 };
+  rtp_seen (&w);
+  g_assert_cmpint (w.participants, ==, 0);
+  check_daemon_alive_and_stop (d);
+  g_unlink (cfg_path);
+}
+
 static gboolean
 on_hold (gpointer data)
 {
@@ -306,6 +352,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/call/options", test_options);
   g_test_add_func ("/sip/call/bad-input", test_bad_input);
   g_test_add_func ("/sip/call/capacity-503", test_capacity);
+  g_test_add_func ("/sip/call/overload-flood", test_overload_flood);
   g_test_add_func ("/sip/call/hold-codec-update", test_hold_and_codec_change);
   g_test_add_func ("/sip/call/session-timer", test_session_timer);
   g_test_add_func ("/sip/call/offerless-reinvite", test_offerless_reinvite);
