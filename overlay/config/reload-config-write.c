@@ -156,6 +156,8 @@ disco_reload_config_to_xml (const DiscoReloadConfig *c, gsize *len_out)
   W (xmlTextWriterWriteAttribute (w, BAD_CAST "xmlns:chord", BAD_CAST DISCO_RELOAD_NS_CHORD));
   W (xmlTextWriterWriteAttribute (w, BAD_CAST "xmlns:share", BAD_CAST DISCO_RELOAD_NS_SHARE));
   W (xmlTextWriterWriteAttribute (w, BAD_CAST "xmlns:sip", BAD_CAST DISCO_RELOAD_NS_SIP));
+  if (c->plaintext_test_links)
+    W (xmlTextWriterWriteAttribute (w, BAD_CAST "xmlns:disco", BAD_CAST DISCO_RELOAD_NS_DISCO));
 
   W (xmlTextWriterStartElement (w, BAD_CAST "configuration"));
   W (xmlTextWriterWriteAttribute (w, BAD_CAST "instance-name", BAD_CAST c->instance_name));
@@ -194,6 +196,8 @@ disco_reload_config_to_xml (const DiscoReloadConfig *c, gsize *len_out)
   W (write_uint (w, "chord:chord-update-interval", c->chord_update_interval));
   W (write_uint (w, "chord:chord-ping-interval", c->chord_ping_interval));
   W (write_bool (w, "chord:chord-reactive", c->chord_reactive));
+  if (c->plaintext_test_links)
+    W (write_bool (w, "disco:plaintext-test-links", TRUE));
   if (c->shared_secret)
     W (write_elem (w, "shared-secret", c->shared_secret));
   W (write_uint (w, "max-message-size", c->max_message_size));

@@ -1020,6 +1020,14 @@ parse_configuration (const ParseCtx *ctx, DiscoReloadConfig *c, xmlNode *cfg, gs
           if (!elem_bool (ctx, n, &c->chord_reactive, error))
             return FALSE;
         }
+      else if (is_elem (n, DISCO_RELOAD_NS_DISCO, "plaintext-test-links"))
+        {
+          if (!elem_bool (ctx, n, &c->plaintext_test_links, error))
+            return FALSE;
+          if (c->plaintext_test_links)
+            g_message ("%s:%ld: this overlay permits plaintext test links (TEST ONLY)", ctx->origin,
+                       xmlGetLineNo (n));
+        }
       else
         g_debug ("%s:%ld: ignoring <%s>", ctx->origin, xmlGetLineNo (n), n->name);
     }

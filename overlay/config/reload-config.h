@@ -41,6 +41,14 @@ typedef enum
 #define DISCO_RELOAD_NS_CHORD "urn:ietf:params:xml:ns:p2p:config-chord"
 #define DISCO_RELOAD_NS_SHARE "urn:ietf:params:xml:ns:p2p:config-base:share"
 #define DISCO_RELOAD_NS_SIP "urn:ietf:params:xml:ns:p2p:config-base:sip"
+/* DisCo's own elements inside <configuration>:
+ *   <disco:plaintext-test-links>true</disco:plaintext-test-links>
+ *     TEST ONLY: the overlay permits links without TLS (so tshark can read
+ *     the frames).  A node still needs its own explicit request
+ *     (DiscoReloadLinkSettings.allow_plaintext, `--plaintext-test-links`);
+ *     either one alone is refused.  Never put this in a real overlay's
+ *     document: plaintext links carry no Node-ID check. */
+#define DISCO_RELOAD_NS_DISCO "urn:x-disco:params:xml:ns:p2p:config-disco"
 
 /* IANA Kind-IDs are DISCO_RELOAD_KIND_* in reload-wire.h.  Private-use Kind-ID of
  * DISCO-REGISTRATION (0xF0000D15), see disco.md §3.1. */
@@ -115,6 +123,8 @@ typedef struct
   guint chord_update_interval; /* s, default 600 */
   guint chord_ping_interval;   /* s, default 3600 */
   gboolean chord_reactive;     /* default TRUE */
+
+  gboolean plaintext_test_links; /* <disco:plaintext-test-links>, default FALSE */
 
   GPtrArray *bootstrap_nodes;       /* DiscoReloadBootstrapNode* */
   GPtrArray *enrollment_servers;    /* char* URLs */

@@ -62,6 +62,16 @@ disco_reload_link_context_new (const DiscoReloadLinkSettings *s, GError **error)
   ctx->max_message_size = s->max_message_size ? s->max_message_size : ctx->config->max_message_size;
   if (ctx->max_message_size == 0)
     ctx->max_message_size = DISCO_RELOAD_DEFAULT_MAX_MESSAGE_SIZE;
+  /* TEST ONLY, and only with both keys: the owner's request and the
+   * overlay configuration's <disco:plaintext-test-links>. */
+  if (s->allow_plaintext && !ctx->config->plaintext_test_links)
+    {
+      g_set_error (error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_PLAINTEXT,
+                   "plaintext test links were requested but the overlay configuration does not "
+                   "enable them (<disco:plaintext-test-links> in namespace %s)",
+                   DISCO_RELOAD_NS_DISCO);
+      return NULL;
+    }
   ctx->allow_plaintext = s->allow_plaintext;
   ctx->handshake_timeout_ms = s->handshake_timeout_ms ? s->handshake_timeout_ms : 15000;
   ctx->trust = disco_reload_trust_new (ctx->config, error);

@@ -18,7 +18,10 @@
  *
  * TEST-ONLY plaintext mode sends the same frames without TLS so tshark can
  * read them; a context refuses to create such links unless the owner set
- * allow_plaintext explicitly.  There is no Node-ID check in plaintext mode.
+ * allow_plaintext explicitly AND the overlay configuration enables them
+ * (<disco:plaintext-test-links>true</...>, see reload-config.h); asking
+ * without the configuration's consent fails disco_reload_link_context_new.
+ * There is no Node-ID check in plaintext mode.
  *
  * Ownership: the context and links are reference counted.  Callbacks run
  * from the main context; a callback may close or unref its link (the link
@@ -68,7 +71,8 @@ typedef struct
   GPtrArray *extra_roots;
   /* Overrides config->max_message_size when non-zero. */
   gsize max_message_size;
-  gboolean allow_plaintext;   /* TEST ONLY: allow DISCO_RELOAD_LINK_PLAINTEXT links */
+  gboolean allow_plaintext;   /* TEST ONLY: allow DISCO_RELOAD_LINK_PLAINTEXT links (the
+                               * config must enable them too) */
   const char *keylog_path;    /* NSS key log file to append to, or NULL */
   guint handshake_timeout_ms; /* connect + handshake deadline; 0: 15 s */
 } DiscoReloadLinkSettings;

@@ -530,6 +530,49 @@ test_kind_block (void)
   g_assert_error (error, DISCO_RELOAD_CONFIG_ERROR, DISCO_RELOAD_CONFIG_ERROR_TOO_LARGE);
 }
 
+/* DisCo's own test gate: <disco:plaintext-test-links> in our namespace,
+ * off by default, kept by the writer. */
+static void
+test_plaintext_gate (void)
+{
+  g_autoptr (GError) error = NULL;
+  static const char doc[] = "<overlay xmlns=\"urn:ietf:params:xml:ns:p2p:config-base\"\n"
+                            "    xmlns:disco=\"" DISCO_RELOAD_NS_DISCO "\">\n"
+                            "<configuration instance-name=\"a.example\">\n"
+                            "<self-signed-permitted>true</self-signed-permitted>\n"
+                            "<disco:plaintext-test-links>true</disco:plaintext-test-links>\n"
+                            "</configuration></overlay>\n";
+  g_autoptr (DiscoReloadConfig) def = disco_reload_config_new_default ();
+  g_assert_false (def->plaintext_test_links);
+
+  g_autoptr (DiscoReloadConfig) c
+      = disco_reload_config_parse (doc, strlen (doc), NULL, "gate.xml", &error);
+  g_assert_no_error (error);
+  g_assert_true (c->plaintext_test_links);
+  g_autofree char *xml = disco_reload_config_to_xml (c, NULL);
+  g_assert_nonnull (strstr (xml, "plaintext-test-links"));
+  g_autoptr (DiscoReloadConfig) back
+      = disco_reload_config_parse (xml, strlen (xml), NULL, "back.xml", &error);
+  g_assert_no_error (error);
+  g_assert_true (back->plaintext_test_links);
+
+  /* The same element name in another namespace is not the gate. */
+  g_autofree char *other = g_strdup (doc);
+  char *ns = strstr (other, "config-disco");
+  ns[0] = 'X';
+  g_autoptr (DiscoReloadConfig) c2
+      = disco_reload_config_parse (other, strlen (other), NULL, "other.xml", &error);
+  g_assert_no_error (error);
+  g_assert_false (c2->plaintext_test_links);
+  /* And a value that is no boolean is an error naming the element. */
+  g_autofree char *bad = g_strdup (doc);
+  char *t = strstr (bad, ">true</disco:");
+  memcpy (t + 1, "yess", 4);
+  g_assert_null (disco_reload_config_parse (bad, strlen (bad), NULL, "bad.xml", &error));
+  g_assert_error (error, DISCO_RELOAD_CONFIG_ERROR, DISCO_RELOAD_CONFIG_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "plaintext-test-links"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -537,6 +580,7 @@ main (int argc, char **argv)
   g_test_add_func ("/reload-config/default", test_default);
   g_test_add_func ("/reload-config/overlay-hash", test_overlay_hash);
   g_test_add_func ("/reload-config/full", test_full);
+  g_test_add_func ("/reload-config/plaintext-gate", test_plaintext_gate);
   g_test_add_func ("/reload-config/round-trip", test_round_trip);
   g_test_add_func ("/reload-config/bad", test_bad);
   g_test_add_func ("/reload-config/limits", test_limits);

@@ -101,11 +101,23 @@ make_identity (const char *user)
   return id;
 }
 
+/* The default document, with <disco:plaintext-test-links> as asked. */
+static DiscoReloadConfig *
+make_config (gboolean plaintext_test_links)
+{
+  DiscoReloadConfig *config = disco_reload_config_new_default ();
+  config->plaintext_test_links = plaintext_test_links;
+  return config;
+}
+
+/* Plaintext links need both keys: the configuration's and the owner's. */
 static DiscoReloadLinkContext *
 make_context (DiscoReloadIdentity *id, gboolean allow_plaintext)
 {
   g_autoptr (GError) error = NULL;
-  DiscoReloadLinkSettings s = { .identity = id, .allow_plaintext = allow_plaintext };
+  g_autoptr (DiscoReloadConfig) config = make_config (allow_plaintext);
+  DiscoReloadLinkSettings s
+      = { .identity = id, .config = config, .allow_plaintext = allow_plaintext };
   DiscoReloadLinkContext *ctx = disco_reload_link_context_new (&s, &error);
   g_assert_no_error (error);
   return ctx;
@@ -329,12 +341,31 @@ test_plaintext_refused (void)
 {
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoReloadLinkContext) strict = make_context (alice, FALSE);
   g_autoptr (DiscoReloadLinkContext) tls_b = make_context (bob, FALSE);
   g_autoptr (GInetSocketAddress) any = loopback_any ();
   Side a, b;
   side_init (&a, loop);
   side_init (&b, loop);
+
+  /* The owner's request alone: the default configuration does not permit
+   * plaintext, so there is no context at all. */
+  {
+    g_autoptr (DiscoReloadConfig) config = make_config (FALSE);
+    DiscoReloadLinkSettings s = { .identity = alice, .config = config, .allow_plaintext = TRUE };
+    g_assert_null (disco_reload_link_context_new (&s, &error));
+    g_assert_error (error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_PLAINTEXT);
+    g_assert_nonnull (strstr (error->message, "plaintext-test-links"));
+    g_clear_error (&error);
+    s.config = NULL; /* the embedded default */
+    g_assert_null (disco_reload_link_context_new (&s, &error));
+    g_assert_error (error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_PLAINTEXT);
+    g_clear_error (&error);
+  }
+  /* The configuration's permission alone is not a request either. */
+  g_autoptr (DiscoReloadConfig) permissive = make_config (TRUE);
+  DiscoReloadLinkSettings ss = { .identity = alice, .config = permissive };
+  g_autoptr (DiscoReloadLinkContext) strict = disco_reload_link_context_new (&ss, &error);
+  g_assert_no_error (error);
 
   /* Neither a plaintext listener nor a plaintext connection without the flag. */
   g_assert_null (disco_reload_listener_new (strict, any, DISCO_RELOAD_LINK_PLAINTEXT, on_accepted,
@@ -530,8 +561,9 @@ capture_and_decode (gboolean tls)
   g_autofree char *dir = g_dir_make_tmp ("disco-link-XXXXXX", NULL);
   g_autofree char *keylog = g_build_filename (dir, "keys.log", NULL);
   DiscoReloadLinkMode mode = tls ? DISCO_RELOAD_LINK_TLS : DISCO_RELOAD_LINK_PLAINTEXT;
+  g_autoptr (DiscoReloadConfig) aconfig = make_config (!tls);
   DiscoReloadLinkSettings as
-      = { .identity = alice, .allow_plaintext = !tls, .keylog_path = keylog };
+      = { .identity = alice, .config = aconfig, .allow_plaintext = !tls, .keylog_path = keylog };
   g_autoptr (DiscoReloadLinkContext) ca = disco_reload_link_context_new (&as, &error);
   g_assert_no_error (error);
   g_autoptr (DiscoReloadLinkContext) cb = make_context (bob, !tls);
