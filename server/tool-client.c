@@ -116,8 +116,8 @@ common_entries(Client *c, GOptionEntry *extra, gsize n_extra)
       "HEX" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &c->json, "Print JSON", NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &c->timeout, "Give up after this many seconds", "S" },
-    { "plaintext-test-links", 0, 0, G_OPTION_ARG_NONE, &c->plaintext, "TEST ONLY: link without TLS",
-      NULL },
+    { "plaintext-test-links", 0, 0, G_OPTION_ARG_NONE, &c->plaintext,
+      "TEST ONLY: link without TLS (the overlay configuration must enable it too)", NULL },
   };
   gsize n = G_N_ELEMENTS(common);
   GOptionEntry *all = g_new0(GOptionEntry, n + n_extra + 1);
@@ -125,6 +125,25 @@ common_entries(Client *c, GOptionEntry *extra, gsize n_extra)
   if (n_extra)
     memcpy(all + n, extra, n_extra * sizeof *extra);
   return all;
+}
+
+/* "index 3: " / "key 0a0b: " / "" (SINGLE) before a value in human output. */
+static char *
+value_position(DiscoReloadDataModel model, guint32 index, GBytes *key)
+{
+  if (model == DISCO_RELOAD_DATA_MODEL_ARRAY)
+    return g_strdup_printf("index %u: ", index);
+  if (model == DISCO_RELOAD_DATA_MODEL_DICTIONARY)
+    {
+      gsize n = 0;
+      const guint8 *k = key ? g_bytes_get_data(key, &n) : NULL;
+      GString *s = g_string_new("key ");
+      for (gsize i = 0; i < n; i++)
+        g_string_append_printf(s, "%02x", k[i]);
+      g_string_append(s, ": ");
+      return g_string_free(s, FALSE);
+    }
+  return g_strdup("");
 }
 
 static int
@@ -145,7 +164,10 @@ fail(Client *c, guint16 code, const char *message)
       g_print("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
       json_object_put(o);
     }
-  g_printerr("disco %s: %s\n", c->cmd, message);
+  if (code && code < 0x100)
+    g_printerr("disco %s: %s: %s\n", c->cmd, disco_reload_error_code_name(code), message);
+  else
+    g_printerr("disco %s: %s\n", c->cmd, message);
   return 1;
 }
 
@@ -667,10 +689,24 @@ fetch_or_stat(int argc, char **argv, const char *cmd)
                 }
               else if (exists)
                 bad++;
-              disco_reload_signer_clear(&signer);
               if (!c.json)
-                g_print("  %s%s\n", exists ? "" : "(deleted) ",
-                        text ? text : (strlen(vhex) > 64 ? "<binary>" : vhex));
+                {
+                  g_autofree char *where = value_position(model, sd->value.index, sd->value.key);
+                  g_autofree char *shown = text ? g_strdup_printf("\"%s\"", text)
+                                           : strlen(vhex) > 64
+                                               ? g_strdup_printf("<%" G_GSIZE_FORMAT " bytes>",
+                                                                 g_bytes_get_size(sd->value.value))
+                                               : g_strdup_printf("0x%s", vhex);
+                  if (!exists)
+                    g_print("  %s(deleted)\n", where);
+                  else if (verified)
+                    g_print("  %s%s, signed by %s (verified)\n", where, shown,
+                            signer.cert && signer.cert->user_name ? signer.cert->user_name : "?");
+                  else
+                    g_print("  %s%s, NOT VERIFIED: %s\n", where, shown,
+                            verr ? verr->message : "unsigned");
+                }
+              disco_reload_signer_clear(&signer);
             }
           else
             {
@@ -687,8 +723,11 @@ fetch_or_stat(int argc, char **argv, const char *cmd)
                                      json_object_new_int64((gint64)md->storage_time));
               json_object_object_add(v, "lifetime", json_object_new_int64(md->lifetime));
               if (!c.json)
-                g_print("  %u bytes, sha-256 %s%s\n", md->value_length, hhex,
-                        exists ? "" : " (deleted)");
+                {
+                  g_autofree char *where = value_position(model, md->index, md->key);
+                  g_print("  %s%u bytes, sha-256 %s%s\n", where, md->value_length, hhex,
+                          exists ? "" : " (deleted)");
+                }
             }
           json_object_object_add(v, "exists", json_object_new_boolean(exists));
           if (model == DISCO_RELOAD_DATA_MODEL_ARRAY)

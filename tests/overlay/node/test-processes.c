@@ -28,6 +28,29 @@ run_json(int expect_status, const char *const *argv)
   return o;
 }
 
+/* Runs a command for its human-readable output; returns stdout, *@err_out
+ * (may be NULL) gets stderr. */
+static char *
+run_human(int expect_status, const char *const *argv, char **err_out)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int status = disco_test_run(argv, 60000, &out, &err);
+  g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
+  g_test_message("%s -> %d\n%s%s", cmd, status, out ? out : "", err ? err : "");
+  g_assert_cmpint(status, ==, expect_status);
+  if (err_out)
+    *err_out = g_steal_pointer(&err);
+  return g_steal_pointer(&out);
+}
+
+/* Does @text match the extended regular expression @re (one line of it)? */
+static void
+assert_match(const char *text, const char *re)
+{
+  if (!g_regex_match_simple(re, text ? text : "", G_REGEX_MULTILINE, 0))
+    g_error("output does not match /%s/:\n%s", re, text ? text : "(none)");
+}
+
 static const char *
 jstr(json_object *o, const char *key)
 {
@@ -157,6 +180,19 @@ peer_clear(Peer *p)
   g_free(p->node_id);
 }
 
+/* SIGTERM and a clean exit, so LSan checks the child at its exit. */
+static void
+stop_clean(DiscoTestDaemon *d)
+{
+  int status = disco_test_daemon_stop(d, SIGTERM, 30000);
+  if (status != 0)
+    {
+      g_autofree char *err = disco_test_daemon_stderr(d);
+      g_test_message("stderr:\n%s", err);
+    }
+  g_assert_cmpint(status, ==, 0);
+}
+
 static void
 test_enrolled_peers(void)
 {
@@ -264,6 +300,31 @@ test_enrolled_peers(void)
     g_assert_cmpuint(strlen(jstr(v, "hash")), ==, 64);
     g_assert_cmpint(jint(o, "generation"), >=, 1);
     json_object_put(o);
+
+    /* The same for humans: one line per value, the signer, the counts. */
+    const char *fe_h[]
+        = { disco, "fetch", "--peer", p1.addr, "--data-dir", p3.dir, "--resource", p2.user, NULL };
+    g_autofree char *fout = run_human(0, fe_h, NULL);
+    g_autofree char *want = g_strdup_printf(
+        "^  index 0: <%" G_GINT64_FORMAT " bytes>, signed by %s \\(verified\\)$", len, p2.user);
+    assert_match(fout, want);
+    assert_match(fout, "^1 value\\(s\\), generation [0-9]+$");
+    const char *sa_h[]
+        = { disco, "stat", "--peer", p1.addr, "--data-dir", p3.dir, "--resource", p2.user, NULL };
+    g_autofree char *sout = run_human(0, sa_h, NULL);
+    g_autofree char *swant
+        = g_strdup_printf("^  index 0: %" G_GINT64_FORMAT " bytes, sha-256 [0-9a-f]{64}$", len);
+    assert_match(sout, swant);
+    assert_match(sout, "^1 value\\(s\\), generation [0-9]+$");
+    const char *pi_h[] = { disco, "ping", "--peer", p1.addr, "--data-dir", p3.dir, NULL };
+    g_autofree char *pout = run_human(0, pi_h, NULL);
+    g_autofree char *pwant = g_strdup_printf("^answer from %s in [0-9]+\\.[0-9] ms$", p1.node_id);
+    assert_match(pout, pwant);
+    /* Last: a second store appends a second certificate value. */
+    const char *st_h[] = { disco,      "store",      "--peer", p1.addr, "--peer-node-id",
+                           p1.node_id, "--data-dir", p2.dir,   NULL };
+    g_autofree char *out = run_human(0, st_h, NULL);
+    assert_match(out, "^stored kind 16 at [0-9a-f]{32}: generation [0-9]+$");
   }
 
   /* Through a client attached to p3: the store goes p3 -> p1 by Node-ID;
@@ -308,6 +369,12 @@ test_enrolled_peers(void)
     g_assert_cmpint(jint(e, "code"), ==, 2);
     g_assert_cmpstr(jstr(e, "name"), ==, "Error_Forbidden");
     json_object_put(o);
+    const char *bad_h[] = { disco,  "store",    "--peer",     p3.addr, "--data-dir", c.dir,
+                            "--to", p1.node_id, "--resource", p1.user, NULL };
+    g_autofree char *berr = NULL;
+    g_autofree char *bout = run_human(1, bad_h, &berr);
+    g_assert_cmpstr(bout, ==, "");
+    assert_match(berr, "^disco store: Error_Forbidden: ");
 
     /* A client identity that is not enrolled (self-signed) is refused by
      * the peers: this overlay has no self-signed-permitted. */
@@ -350,9 +417,7 @@ test_enrolled_peers(void)
   peer_clear(&p2);
   peer_clear(&p1);
   peer_clear(&c);
-  /* The enrollment server is killed, not stopped: LSan's exit-time check
-   * crashes in its tracer once glib-networking's GnuTLS module is loaded
-   * (not our leak; see the report). */
+  stop_clean(ca);
 }
 
 /* An enrollment server that wants a username and password (RFC 6940
@@ -393,7 +458,108 @@ test_enroll_password(void)
   json_object *o = run_json(0, good);
   g_assert_cmpstr(jstr(o, "user"), ==, "erin@disco.example.org");
   json_object_put(o);
-  /* Killed, not stopped: see test_enrolled_peers. */
+  stop_clean(ca);
+}
+
+/* Plaintext links (TEST ONLY) need the overlay configuration's consent
+ * (<disco:plaintext-test-links>) on top of the --plaintext-test-links
+ * flag: a peer or client with the flag alone refuses to start. */
+static void
+test_plaintext_gate(void)
+{
+  g_autofree char *dir = g_build_filename(tmp, "plain", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+  static const char head[]
+      = "<overlay xmlns=\"urn:ietf:params:xml:ns:p2p:config-base\"\n"
+        "    xmlns:disco=\"urn:x-disco:params:xml:ns:p2p:config-disco\">\n"
+        "<configuration instance-name=\"plain.example\" sequence=\"1\">\n"
+        "<self-signed-permitted digest=\"sha256\">true</self-signed-permitted>\n";
+  g_autofree char *nogate_doc = g_strconcat(head, "</configuration></overlay>\n", NULL);
+  g_autofree char *gate_doc
+      = g_strconcat(head, "<disco:plaintext-test-links>true</disco:plaintext-test-links>\n",
+                    "</configuration></overlay>\n", NULL);
+  g_autofree char *nogate = g_build_filename(dir, "nogate.xml", NULL);
+  g_autofree char *gate = g_build_filename(dir, "gate.xml", NULL);
+  g_assert_true(g_file_set_contents(nogate, nogate_doc, -1, NULL));
+  g_assert_true(g_file_set_contents(gate, gate_doc, -1, NULL));
+  g_autofree char *pdir = g_build_filename(dir, "peer", NULL);
+  g_autofree char *cdir = g_build_filename(dir, "client", NULL);
+
+  /* The flag alone: refused, naming the missing element. */
+  const char *refused[] = { disco,
+                            "peer",
+                            "--listen",
+                            "127.0.0.1:0",
+                            "--data-dir",
+                            pdir,
+                            "--config",
+                            nogate,
+                            "--user",
+                            "alice@plain.example",
+                            "--plaintext-test-links",
+                            NULL };
+  g_autofree char *err = NULL;
+  g_autofree char *out = run_human(1, refused, &err);
+  g_assert_null(strstr(out, "ready"));
+  g_assert_nonnull(strstr(err, "plaintext-test-links"));
+
+  /* Both keys: the peer runs in plaintext and a plaintext client reaches it. */
+  const char *peer_argv[] = { disco,
+                              "peer",
+                              "--listen",
+                              "127.0.0.1:0",
+                              "--data-dir",
+                              pdir,
+                              "--config",
+                              gate,
+                              "--user",
+                              "alice@plain.example",
+                              "--plaintext-test-links",
+                              NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DiscoTestDaemon) peer = disco_test_daemon_spawn_argv(peer_argv, 20000, &error);
+  g_assert_no_error(error);
+  const char *addr = g_hash_table_lookup(peer->ready, "overlay");
+  const char *node_id = g_hash_table_lookup(peer->ready, "node-id");
+  g_assert_nonnull(addr);
+  const char *ping[] = { disco,
+                         "ping",
+                         "--peer",
+                         addr,
+                         "--data-dir",
+                         cdir,
+                         "--config",
+                         gate,
+                         "--user",
+                         "bob@plain.example",
+                         "--plaintext-test-links",
+                         "--timeout",
+                         "20",
+                         "--json",
+                         NULL };
+  json_object *o = run_json(0, ping);
+  g_assert_cmpstr(jstr(o, "node_id"), ==, node_id);
+  json_object_put(o);
+
+  /* The client with the flag but a document that does not consent. */
+  const char *ping_no[] = { disco,
+                            "ping",
+                            "--peer",
+                            addr,
+                            "--data-dir",
+                            cdir,
+                            "--config",
+                            nogate,
+                            "--user",
+                            "bob@plain.example",
+                            "--plaintext-test-links",
+                            "--timeout",
+                            "20",
+                            NULL };
+  g_autofree char *err2 = NULL;
+  g_autofree char *out2 = run_human(1, ping_no, &err2);
+  g_assert_nonnull(strstr(err2, "plaintext-test-links"));
+  stop_clean(peer);
 }
 
 /* The daemon's overlay is a real RELOAD peer: clients ping it and store at
@@ -445,6 +611,7 @@ main(int argc, char **argv)
   g_test_add_func("/node/processes/enrolled-peers", test_enrolled_peers);
   g_test_add_func("/node/processes/daemon-overlay", test_daemon_overlay);
   g_test_add_func("/node/processes/enroll-password", test_enroll_password);
+  g_test_add_func("/node/processes/plaintext-gate", test_plaintext_gate);
   int rc = g_test_run();
   g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
   if (system(rm) != 0)
