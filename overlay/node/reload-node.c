@@ -467,6 +467,9 @@ forward(DiscoReloadNode *node, const guint8 *data, gsize len, DiscoReloadForward
       if (request)
         disco_reload_node_send_error(node, hdr, from, DISCO_RELOAD_ERROR_TTL_EXCEEDED,
                                      "TTL reached 0");
+      else
+        g_message("not forwarding an answer from %s: TTL reached 0",
+                  disco_reload_link_describe(from));
       return;
     }
   hdr->ttl--;
@@ -519,6 +522,9 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
       if (request)
         disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_ERROR_INCOMPATIBLE_WITH_OVERLAY,
                                      "wrong overlay");
+      else
+        g_message("dropping an answer for overlay %08x from %s", hdr.overlay,
+                  disco_reload_link_describe(link));
       goto out;
     }
   if (hdr.ttl > node->config->initial_ttl)
@@ -527,6 +533,9 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
       if (request)
         disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_ERROR_TTL_EXCEEDED,
                                      "TTL above initial-ttl");
+      else
+        g_message("dropping an answer from %s: TTL %u above initial-ttl %u",
+                  disco_reload_link_describe(link), hdr.ttl, node->config->initial_ttl);
       goto out;
     }
 
@@ -550,7 +559,11 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
     {
       if (hdr.destination_list->len != 1)
         {
-          node->stats.dropped++; /* a Resource-ID must be the last entry: drop silently */
+          /* RFC 6940 §6.3.2.2: a Resource-ID must be the last entry; no
+           * Error for that, but a trace. */
+          node->stats.dropped++;
+          g_message("dropping a %s from %s: a Resource-ID is not the last destination",
+                    request ? "request" : "answer", disco_reload_link_describe(link));
           goto out;
         }
       /* Without Chord a peer is responsible for every resource it is
@@ -583,6 +596,9 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
           if (request)
             disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_ERROR_TTL_EXCEEDED,
                                          "TTL reached 0");
+          else
+            g_message("dropping an answer from %s: TTL reached 0",
+                      disco_reload_link_describe(link));
           goto out;
         }
       DiscoReloadLink *next = node->chord && request
@@ -614,6 +630,9 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
       if (request)
         disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_ERROR_INVALID_MESSAGE,
                                      "unknown opaque destination");
+      else
+        g_message("dropping an answer from %s: unknown opaque destination",
+                  disco_reload_link_describe(link));
       goto out;
     }
 

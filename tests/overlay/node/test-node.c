@@ -806,6 +806,90 @@ test_max_response_length(void)
   g_ptr_array_unref(r.messages);
 }
 
+/* Messages of the disco-node log domain, recorded by log_writer. */
+static GPtrArray *node_log;
+
+static GLogWriterOutput
+log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  const char *domain = NULL, *message = NULL;
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
+      domain = fields[i].value;
+    else if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+      message = fields[i].value;
+  if (node_log && message && g_strcmp0(domain, "disco-node") == 0)
+    g_ptr_array_add(node_log, g_strdup(message));
+  return g_log_writer_default(level, fields, n_fields, user_data);
+}
+
+static void
+logged(const char *pattern)
+{
+  for (guint i = 0; i < node_log->len; i++)
+    if (g_pattern_match_simple(pattern, node_log->pdata[i]))
+      return;
+  g_error("no disco-node log line matches %s", pattern);
+}
+
+/* Drops without an Error answer still leave a trace in the log: a
+ * Resource-ID that is not the last destination, answers with a bad TTL or
+ * an opaque destination. */
+static void
+test_silent_drops_logged(void)
+{
+  g_autoptr(DiscoReloadNode) peer = make_peer(id_a);
+  Raw r;
+  g_autoptr(DiscoReloadLink) link = raw_connect(peer, &r, 0);
+  DiscoReloadNodeStats before, after;
+  disco_reload_node_get_stats(peer, &before);
+
+  g_autoptr(DiscoReloadMessage) m1 = raw_ping(peer, 0x6001);
+  DiscoReloadDestination res;
+  memset(&res, 0, sizeof res);
+  DiscoReloadResourceId rid;
+  disco_reload_certificate_resource_by_user("x@disco.example.org", &rid);
+  disco_reload_destination_set_resource(&res, &rid);
+  g_array_prepend_val(m1->header.destination_list, res);
+  g_autoptr(GBytes) b1 = sign_encode(m1);
+
+  g_autoptr(DiscoReloadMessage) m2 = raw_ping(peer, 0x6002);
+  m2->message_code = DISCO_RELOAD_PING_ANS;
+  m2->header.ttl = 101;
+  g_autoptr(GBytes) b2 = sign_encode(m2);
+
+  g_autoptr(DiscoReloadMessage) m3 = raw_ping(peer, 0x6003);
+  m3->message_code = DISCO_RELOAD_PING_ANS;
+  DiscoReloadDestination *d3
+      = &g_array_index(m3->header.destination_list, DiscoReloadDestination, 0);
+  memset(d3, 0, sizeof *d3);
+  d3->type = DISCO_RELOAD_DESTINATION_OPAQUE;
+  d3->opaque.len = 3;
+  memcpy(d3->opaque.data, "abc", 3);
+  g_autoptr(GBytes) b3 = sign_encode(m3);
+
+  g_autoptr(DiscoReloadMessage) m4 = raw_ping(peer, 0x6004);
+  m4->message_code = DISCO_RELOAD_PING_ANS;
+  m4->header.ttl = 0;
+  g_array_index(m4->header.destination_list, DiscoReloadDestination, 0).node.id[0] ^= 0x77;
+  g_autoptr(GBytes) b4 = sign_encode(m4);
+
+  g_ptr_array_set_size(node_log, 0);
+  raw_send(link, b1);
+  raw_send(link, b2);
+  raw_send(link, b3);
+  raw_send(link, b4);
+  check_alive(link, &r, peer, 0x6005);
+  logged("*resource destination not last*");
+  logged("*TTL 101 above initial-ttl 100*");
+  logged("*answer*unknown opaque destination*");
+  logged("*answer*TTL reached 0*");
+  g_assert_cmpuint(r.messages->len, ==, 1); /* only the Pong */
+  disco_reload_node_get_stats(peer, &after);
+  g_assert_cmpuint(after.dropped, ==, before.dropped + 4);
+  g_ptr_array_unref(r.messages);
+}
+
 static void
 test_too_large(void)
 {
@@ -1002,6 +1086,8 @@ int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  node_log = g_ptr_array_new_with_free_func(g_free);
+  g_log_set_writer_func(log_writer, NULL, NULL);
   id_a = make_identity("alice@disco.example.org");
   id_b = make_identity("bob@disco.example.org");
   id_c = make_identity("carol@disco.example.org");
@@ -1013,6 +1099,7 @@ main(int argc, char **argv)
   g_test_add_func("/node/forwarding-options", test_forwarding_options);
   g_test_add_func("/node/certificate-store", test_certificate_store);
   g_test_add_func("/node/max-response-length", test_max_response_length);
+  g_test_add_func("/node/silent-drops-logged", test_silent_drops_logged);
   g_test_add_func("/node/too-large", test_too_large);
   g_test_add_func("/node/timeout-and-retransmit", test_timeout_and_retransmit);
   int rc = g_test_run();
@@ -1020,5 +1107,6 @@ main(int argc, char **argv)
   disco_reload_identity_unref(id_b);
   disco_reload_identity_unref(id_c);
   disco_reload_identity_unref(id_x);
+  g_clear_pointer(&node_log, g_ptr_array_unref);
   return rc;
 }
