@@ -124,17 +124,18 @@ disco_refer_incoming (DiscoSipAgent *agent, nua_handle_t *nh, void *hmagic, sip_
                                             sip->sip_request ? sip->sip_request->rq_url : NULL);
   if (conf == NULL)
     {
+      /* No nua_handle_destroy() here: sofia 1.12.11 has already given the
+       * REFER its implicit-subscription usage, and destroying the handle
+       * right after the error answer leaves a dangling dialog that crashes
+       * nua_shutdown (nua_dialog_repeat_shutdown).  The handle is freed
+       * with the stack. */
       nua_respond (nh, SIP_404_NOT_FOUND, NUTAG_WITH_THIS (nua), TAG_END ());
-      if (hmagic == NULL)
-        nua_handle_destroy (nh);
       return;
     }
   sip_refer_to_t const *to = sip->sip_refer_to;
   if (to == NULL || to->r_url->url_type != url_sip || to->r_url->url_host == NULL)
     {
       nua_respond (nh, 400, "Refer-To must be one sip: URI", NUTAG_WITH_THIS (nua), TAG_END ());
-      if (hmagic == NULL)
-        nua_handle_destroy (nh);
       return;
     }
 

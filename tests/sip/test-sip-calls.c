@@ -126,6 +126,111 @@ send_garbage (const char *hostport)
   g_rand_free (rand);
 }
 
+/* A reply on @s within 20 s: its status code and reason, or 0. */
+static int
+reply_on (GSocket *s, char **reason, char **branch)
+{
+  char buf[8192];
+  if (!g_socket_condition_timed_wait (s, G_IO_IN, 20 * G_USEC_PER_SEC, NULL, NULL))
+    return 0;
+  gssize n = g_socket_receive (s, buf, sizeof buf - 1, NULL, NULL);
+  if (n <= 12 || !g_str_has_prefix (buf, "SIP/2.0 "))
+    return 0;
+  buf[n] = 0;
+  if (reason)
+    *reason = g_strndup (buf + 12, strcspn (buf + 12, "\r\n"));
+  const char *b = strstr (buf, "branch=");
+  if (branch)
+    *branch = b ? g_strndup (b + 7, strcspn (b + 7, ";\r\n ")) : NULL;
+  return atoi (buf + 8);
+}
+
+/* Requests that are broken but whose Via can be read get an error reply
+ * to that Via (RFC 3261 §8.2, §16.3); bytes that are not SIP, and stray
+ * responses, get none.  The next good request is answered as usual. */
+static void
+test_malformed_replies (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) s
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_assert_true (g_socket_bind (s, any, FALSE, &error));
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (s, NULL);
+  guint lp = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  g_autofree char *host = g_strndup (d->sip, strrchr (d->sip, ':') - d->sip);
+  g_autoptr (GSocketAddress) focus
+      = g_inet_socket_address_new_from_string (host, atoi (strrchr (d->sip, ':') + 1));
+  const char *hdr = "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <" CONF ">\r\nMax-Forwards: 70\r\n";
+  struct
+  {
+    const char *what, *fmt;
+    int code;
+  } cases[] = {
+    { "no From/To/Call-ID",
+      "OPTIONS " CONF " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-m1\r\n%s"
+      "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+      400 },
+    { "bad CSeq",
+      "INVITE " CONF " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-m2\r\n%s"
+      "Call-ID: m2\r\nCSeq: banana INVITE\r\nContent-Length: 0\r\n\r\n",
+      400 },
+    { "Content-Length past the end",
+      "INVITE " CONF " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-m3\r\n%s"
+      "Call-ID: m3\r\nCSeq: 1 INVITE\r\nContent-Length: 500\r\n\r\nv=0",
+      400 },
+    { "unknown method",
+      "FROB " CONF " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-m4\r\n%s"
+      "Call-ID: m4\r\nCSeq: 1 FROB\r\nContent-Length: 0\r\n\r\n",
+      501 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      /* The first case must not have From/To: its format skips them. */
+      g_autofree char *msg = g_strdup_printf (cases[i].fmt, lp, i == 0 ? "" : hdr);
+      g_socket_send_to (s, focus, msg, strlen (msg), NULL, &error);
+      g_assert_no_error (error);
+      g_autofree char *reason = NULL, *branch = NULL;
+      int code = reply_on (s, &reason, &branch);
+      g_test_message ("%s: %d %s", cases[i].what, code, reason ? reason : "");
+      g_assert_cmpint (code, ==, cases[i].code);
+      g_autofree char *want = g_strdup_printf ("z9hG4bK-m%u", i + 1);
+      g_assert_cmpstr (branch, ==, want);
+    }
+
+  /* No reply to these: the next thing on the socket is the OPTIONS 200. */
+  const char *silent[] = {
+    "\r\n\r\n",
+    "\x01\x02garbage\xff",
+    "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx\r\nCSeq: 1 INVITE\r\n\r\n",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (silent); i++)
+    g_socket_send_to (s, focus, silent[i], strlen (silent[i]), NULL, NULL);
+  g_autofree char *ok = g_strdup_printf (
+      "OPTIONS " CONF " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-good\r\n%s"
+      "Call-ID: good\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+      lp, hdr);
+  g_socket_send_to (s, focus, ok, strlen (ok), NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *branch = NULL;
+  g_assert_cmpint (reply_on (s, NULL, &branch), ==, 200);
+  g_assert_cmpstr (branch, ==, "z9hG4bK-good");
+  check_daemon_alive_and_stop (d);
+}
+
+/* Requests for a conference this focus does not serve: 404 to INVITE
+ * (test_bad_input), OPTIONS, SUBSCRIBE and REFER. */
+static void
+test_unknown_conference (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *nosuch[] = { "-s", "nosuchconf", "-m", "1", NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "unknown-conference.xml", 30, 0, nosuch), ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
 /* Malformed SDP, unknown codecs, unknown conference, unknown event and
  * garbage datagrams are refused with the right codes; the daemon keeps
  * serving (a good call afterwards) and exits cleanly. */
@@ -351,6 +456,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/call/pcmu-rtp", test_pcmu_call);
   g_test_add_func ("/sip/call/options", test_options);
   g_test_add_func ("/sip/call/bad-input", test_bad_input);
+  g_test_add_func ("/sip/call/malformed-replies", test_malformed_replies);
+  g_test_add_func ("/sip/call/unknown-conference-404", test_unknown_conference);
   g_test_add_func ("/sip/call/capacity-503", test_capacity);
   g_test_add_func ("/sip/call/overload-flood", test_overload_flood);
   g_test_add_func ("/sip/call/hold-codec-update", test_hold_and_codec_change);
