@@ -65,18 +65,45 @@ rtp_seen (gpointer data)
   return w->packets > 20;
 }
 
+/* The status page's per-participant figures (issue: codec, duration,
+ * loss, talking): present with sane values, and a caller streaming a loud
+ * tone is reported talking. */
+static gboolean
+talking_with_figures (gpointer data)
+{
+  Watch *w = data;
+  g_autoptr (json_object) st = sip_test_status (w->d);
+  json_object *conf = sip_test_status_conference (st, CONF), *parts = NULL, *v = NULL;
+  if (conf == NULL || !json_object_object_get_ex (conf, "participants", &parts)
+      || json_object_array_length (parts) != 1)
+    return FALSE;
+  json_object *p = json_object_array_get_idx (parts, 0);
+  g_assert_true (json_object_object_get_ex (p, "duration_seconds", &v));
+  g_assert_true (json_object_is_type (v, json_type_double));
+  double duration = json_object_get_double (v);
+  g_assert_cmpfloat (duration, >=, 0);
+  g_assert_true (json_object_object_get_ex (p, "loss_percent", &v));
+  double loss = json_object_get_double (v);
+  g_assert_cmpfloat (loss, >=, 0);
+  g_assert_cmpfloat (loss, <=, 100);
+  g_assert_true (json_object_object_get_ex (p, "talking", &v));
+  g_assert_true (json_object_is_type (v, json_type_boolean));
+  return json_object_get_boolean (v) && duration > 1.0;
+}
+
 /* One caller joins, streams a PCMU tone, the focus counts its RTP, the
  * caller leaves and the roster is empty again. */
 static void
 test_pcmu_call (void)
 {
   g_autoptr (DiscoTestDaemon) d = spawn (NULL);
-  const char *extra[] = { "-s", "conf", "-m", "1", "-d", "4000", NULL };
+  const char *extra[] = { "-s", "conf", "-m", "1", "-d", "6000", NULL };
   g_autoptr (SipTestSipp) s = sip_test_sipp_start (d->sip, "uac-pcmu.xml", 30, 440, extra);
   Watch w = { d, 0, 0 };
 
   g_assert_true (sip_test_wait_until (rtp_seen, &w, 10000));
   g_assert_cmpint (w.participants, ==, 1);
+  g_assert_true (sip_test_wait_until (talking_with_figures, &w, 5000));
   g_assert_cmpint (sip_test_sipp_wait (s, 40000), ==, 0);
   rtp_seen (&w);
   g_assert_cmpint (w.participants, ==, 0);
