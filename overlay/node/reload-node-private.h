@@ -5,9 +5,6 @@
 #include "disco-chord.h"
 #include "reload-storage.h"
 
-/* Bounds a reassembled message (fragments may each be up to
- * max-message-size; the whole is bounded separately). */
-#define DISCO_RELOAD_NODE_MAX_REASSEMBLED (1024 * 1024)
 /* RFC 6940 §6.2.1: answers to retransmissions must stay the same for the
  * maximum request lifetime. */
 #define DISCO_RELOAD_NODE_ANSWER_CACHE_US (15 * G_USEC_PER_SEC)

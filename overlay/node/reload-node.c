@@ -8,6 +8,15 @@
 
 G_DEFINE_QUARK(disco - reload - node - error - quark, disco_reload_node_error)
 
+/* Reassembly bounds (RFC 6940 §6.7 leaves them to the node): per link, a
+ * few messages in progress and their bytes; and in all. */
+#define REASSEMBLIES_PER_LINK 8
+#define REASSEMBLY_MESSAGES_PER_LINK 4 /* x max-message-size buffered */
+#define REASSEMBLIES_MAX 1024
+/* Bytes a fragment leaves free for the via list entries added on the way
+ * (RFC 6940 §6.7: PMTU - 32). */
+#define VIA_ROOM 32
+
 static void on_link_established(DiscoReloadLink *link, gpointer user_data);
 static void on_link_message(DiscoReloadLink *link, GBytes *message, gpointer user_data);
 static void on_link_too_large(DiscoReloadLink *link, GBytes *head, gsize announced,
@@ -35,6 +44,7 @@ forget_link(DiscoReloadNode *node, DiscoReloadLink *link)
 {
   if (node->admitting == link)
     node->admitting = NULL;
+  disco_reload_reassembler_forget(node->reassembler, link);
   g_ptr_array_remove(node->links, link); /* drops our reference */
 }
 
@@ -152,8 +162,10 @@ send_bytes_on(DiscoReloadNode *node, DiscoReloadLink *link, const guint8 *data, 
       g_autoptr(GBytes) b = g_bytes_new(data, len);
       return disco_reload_link_send(link, b, error);
     }
-  /* RFC 6940 §6.7: larger messages travel as fragments. */
-  g_autoptr(GPtrArray) frags = disco_reload_message_fragment(data, len, max, error);
+  /* RFC 6940 §6.7: larger messages travel as fragments, with room for
+   * the via list entries the peers on the way add. */
+  gsize room = max > 4 * VIA_ROOM ? max - VIA_ROOM : max;
+  g_autoptr(GPtrArray) frags = disco_reload_message_fragment(data, len, room, error);
   if (frags == NULL)
     return FALSE;
   for (guint i = 0; i < frags->len; i++)
@@ -391,7 +403,7 @@ deliver_locally(DiscoReloadNode *node, GBytes *bytes, const DiscoReloadForwardin
   gboolean request = is_request_code(code);
   static const guint16 no_extensions[] = { 0 };
   DiscoReloadDecodeOptions opts = {
-    .max_message_size = DISCO_RELOAD_NODE_MAX_REASSEMBLED,
+    .max_message_size = disco_reload_link_context_get_max_message_size(node->link_ctx),
     .initial_ttl = (guint8)MIN(node->config->initial_ttl, 255),
     .kind_model = kind_model,
     .kind_model_data = node,
@@ -450,6 +462,42 @@ deliver_locally(DiscoReloadNode *node, GBytes *bytes, const DiscoReloadForwardin
   else if (!disco_reload_node_client_answer(node, g_steal_pointer(&msg), &signer))
     g_debug("an answer for no pending transaction, dropped");
   disco_reload_signer_clear(&signer);
+}
+
+static void route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link);
+
+/* A message for this node: delivered, or, if it is a fragment, kept until
+ * the whole message is in (RFC 6940 §6.7), which then takes the normal
+ * path. */
+static void
+deliver_or_reassemble(DiscoReloadNode *node, GBytes *bytes, const DiscoReloadForwardingHeader *hdr,
+                      gsize header_len, DiscoReloadLink *link)
+{
+  if (hdr->fragment == DISCO_RELOAD_FRAGMENT_UNFRAGMENTED)
+    {
+      deliver_locally(node, bytes, hdr, header_len, link);
+      return;
+    }
+  gsize len;
+  const guint8 *data = g_bytes_get_data(bytes, &len);
+  g_autoptr(GBytes) complete = NULL;
+  g_autoptr(GError) error = NULL;
+  guint16 code = 0;
+  if (!disco_reload_reassembler_add_from(node->reassembler, link, data, len, g_get_monotonic_time(),
+                                         &complete, &code, &error))
+    {
+      node->stats.dropped++;
+      if (g_error_matches(error, DISCO_RELOAD_WIRE_ERROR, DISCO_RELOAD_WIRE_ERROR_MESSAGE_TOO_LARGE)
+          && is_request_code(code))
+        disco_reload_node_send_error(node, hdr, link, DISCO_RELOAD_ERROR_MESSAGE_TOO_LARGE,
+                                     error->message);
+      else
+        g_message("dropping a fragment from %s: %s", disco_reload_link_describe(link),
+                  error->message);
+      return;
+    }
+  if (complete)
+    route_message(node, complete, link);
 }
 
 /* Forwards to the directly connected node @next (RFC 6940 §6.1.2): TTL
@@ -513,8 +561,22 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
       disco_reload_forwarding_header_clear(&hdr);
       return;
     }
-  guint16 code = peek_code(data, len, header_len);
+  /* Only a message's first fragment carries its code; the others are
+   * classified by it (RFC 6940 §6.7: they travel as they are). */
+  gboolean fragment = hdr.fragment != DISCO_RELOAD_FRAGMENT_UNFRAGMENTED;
+  guint16 code = fragment ? disco_reload_reassembler_transit_code(
+                     node->reassembler, link, data, len, header_len, g_get_monotonic_time())
+                          : peek_code(data, len, header_len);
   gboolean request = is_request_code(code);
+  if (fragment && code == 0)
+    {
+      node->stats.dropped++;
+      g_message(
+          "dropping a fragment from %s: the first fragment of transaction %016" G_GINT64_MODIFIER
+          "x never came",
+          disco_reload_link_describe(link), hdr.transaction_id);
+      goto out;
+    }
 
   if (hdr.overlay != node->config->overlay_hash)
     {
@@ -615,7 +677,7 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
           /* RFC 6940 §10.5: a request for a Node-ID this peer is
            * responsible for (an Attach to a joining peer's own ID, a
            * finger target) is answered here. */
-          deliver_locally(node, bytes, &hdr, header_len, link);
+          deliver_or_reassemble(node, bytes, &hdr, header_len, link);
           goto out;
         }
       node->stats.dropped++;
@@ -640,7 +702,7 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
     {
       /* Destination entries I consumed are not part of the signature, but
        * the decoder reads the original bytes; that is fine. */
-      deliver_locally(node, bytes, &hdr, header_len, link);
+      deliver_or_reassemble(node, bytes, &hdr, header_len, link);
     }
 out:
   disco_reload_forwarding_header_clear(&hdr);
@@ -650,34 +712,11 @@ static void
 on_link_message(DiscoReloadLink *link, GBytes *message, gpointer user_data)
 {
   DiscoReloadNode *node = user_data;
-  gsize len;
-  const guint8 *data = g_bytes_get_data(message, &len);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) complete = NULL;
 
   disco_reload_link_ref(link);
-  /* Fragments are put together here (we are the destination of anything
-   * fragmented we receive: nothing is routed further than one hop). */
-  if (len >= 16
-      && ((guint32)data[12] << 24 | (guint32)data[13] << 16 | (guint32)data[14] << 8 | data[15])
-             != DISCO_RELOAD_FRAGMENT_UNFRAGMENTED
-      && data[0] == 0xd2 && data[1] == 0x45 && data[2] == 0x4c && data[3] == 0x4f)
-    {
-      if (!disco_reload_reassembler_add(node->reassembler, data, len, g_get_monotonic_time(),
-                                        &complete, &error))
-        {
-          node->stats.dropped++;
-          g_message("dropping a fragment from %s: %s", disco_reload_link_describe(link),
-                    error->message);
-          goto out;
-        }
-      if (complete == NULL)
-        goto out;
-      route_message(node, complete, link);
-      goto out;
-    }
+  /* Fragments are routed like whole messages; only the destination puts
+   * them together (deliver_or_reassemble). */
   route_message(node, message, link);
-out:
   disco_reload_link_unref(link);
 }
 
@@ -784,7 +823,6 @@ disco_reload_node_new(const DiscoReloadNodeSettings *s, GError **error)
   node->links = g_ptr_array_new_with_free_func((GDestroyNotify)disco_reload_link_unref);
   node->answers = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                         (GDestroyNotify)cached_answer_free);
-  node->reassembler = disco_reload_reassembler_new(DISCO_RELOAD_NODE_MAX_REASSEMBLED, 0, 0);
   node->connecting = g_ptr_array_new();
   node->draining = g_ptr_array_new_with_free_func((GDestroyNotify)disco_reload_link_unref);
   disco_reload_node_client_init(node);
@@ -802,6 +840,12 @@ disco_reload_node_new(const DiscoReloadNodeSettings *s, GError **error)
   node->link_ctx = disco_reload_link_context_new(&ls, error);
   if (node->link_ctx == NULL)
     return NULL;
+  /* RFC 6940 §6.7: a reassembled message is bounded by max-message-size
+   * like any other, and each link may keep only a few in progress. */
+  gsize max_message = disco_reload_link_context_get_max_message_size(node->link_ctx);
+  node->reassembler = disco_reload_reassembler_new(max_message, 0, REASSEMBLIES_MAX);
+  disco_reload_reassembler_set_source_limits(node->reassembler, REASSEMBLIES_PER_LINK,
+                                             REASSEMBLY_MESSAGES_PER_LINK * max_message);
   if (!node->client)
     node->storage = disco_reload_storage_new(
         node->config, disco_reload_link_context_get_trust(node->link_ctx), NULL, NULL);

@@ -825,8 +825,37 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoReloadReassembler, disco_reload_reassembler_
  * bytes, conflicting last fragment, size over the bound, too many pending. */
 gboolean disco_reload_reassembler_add (DiscoReloadReassembler *r, const guint8 *data, gsize len,
                                        gint64 now_us, GBytes **complete, GError **error);
+/* Like _add, for fragments that arrived from @source (a link, say; NULL is
+ * a source too).  Reassemblies are keyed by (source, transaction id), so a
+ * source can neither join nor crowd out another's, and each source is held
+ * to the limits of disco_reload_reassembler_set_source_limits().
+ * *@message_code (may be NULL) gets the message code once the fragment at
+ * offset 0 arrived (0 before), also when the call fails, so the caller can
+ * tell an oversized request (answer Error_Message_Too_Large) from an
+ * answer.  After a MESSAGE_TOO_LARGE failure the transaction's further
+ * fragments fail with REASSEMBLY until its timeout, so it is refused once. */
+gboolean disco_reload_reassembler_add_from (DiscoReloadReassembler *r, gconstpointer source,
+                                            const guint8 *data, gsize len, gint64 now_us,
+                                            GBytes **complete, guint16 *message_code,
+                                            GError **error);
+/* Per source: at most @max_pending reassemblies and @max_bytes buffered
+ * payload bytes (0 = no per-source bound; the default). */
+void disco_reload_reassembler_set_source_limits (DiscoReloadReassembler *r, guint max_pending,
+                                                 gsize max_bytes);
+/* For a fragment this node passes on without reassembling it (RFC 6940
+ * §6.7: only the destination reassembles): its message code, read from the
+ * offset-0 fragment or remembered from the one @source sent before for the
+ * same transaction (until the last fragment or the timeout); 0 when
+ * unknown.  @header_len: the fragment's forwarding header size. */
+guint16 disco_reload_reassembler_transit_code (DiscoReloadReassembler *r, gconstpointer source,
+                                               const guint8 *data, gsize len, gsize header_len,
+                                               gint64 now_us);
+/* Drops everything pending from @source (e.g. a link that closed). */
+void disco_reload_reassembler_forget (DiscoReloadReassembler *r, gconstpointer source);
 /* Drops reassemblies older than the timeout; returns how many. */
 guint disco_reload_reassembler_expire (DiscoReloadReassembler *r, gint64 now_us);
 guint disco_reload_reassembler_pending (DiscoReloadReassembler *r);
+guint disco_reload_reassembler_pending_from (DiscoReloadReassembler *r, gconstpointer source);
+gsize disco_reload_reassembler_bytes_from (DiscoReloadReassembler *r, gconstpointer source);
 
 G_END_DECLS

@@ -157,12 +157,12 @@ test_ping_probe_attach(void)
   g_assert_cmpuint(pong2->message_code, ==, DISCO_RELOAD_PING_ANS);
 
   /* A request larger than max-message-size (5000) leaves as RELOAD
-   * fragments and is reassembled by the peer. */
+   * fragments, but the peer does not take it whole either. */
   DiscoReloadMessage *bigping = disco_reload_node_new_request(client, DISCO_RELOAD_PING_REQ, &d);
   bigping->body.ping_req.padding = g_bytes_new_take(g_malloc0(9000), 9000);
-  g_autoptr(DiscoReloadMessage) bigpong = request(client, bigping, &error);
-  g_assert_no_error(error);
-  g_assert_cmpuint(bigpong->message_code, ==, DISCO_RELOAD_PING_ANS);
+  g_assert_null(request(client, bigping, &error));
+  g_assert_error(error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_MESSAGE_TOO_LARGE);
+  g_clear_error(&error);
 
   /* Probe: uptime and number of resources, in the requested order. */
   DiscoReloadMessage *probe = disco_reload_node_new_request(client, DISCO_RELOAD_PROBE_REQ, &d);
@@ -385,10 +385,10 @@ expect_error(Raw *r, guint index, guint64 txid, guint16 code)
 }
 
 static DiscoReloadLink *
-raw_connect(DiscoReloadNode *peer, Raw *r, gsize max_message_size)
+raw_connect_as(DiscoReloadNode *peer, Raw *r, gsize max_message_size, DiscoReloadIdentity *id)
 {
   g_autoptr(GError) error = NULL;
-  DiscoReloadLinkSettings s = { .identity = id_x, .max_message_size = max_message_size };
+  DiscoReloadLinkSettings s = { .identity = id, .max_message_size = max_message_size };
   g_autoptr(DiscoReloadLinkContext) ctx = disco_reload_link_context_new(&s, &error);
   g_assert_no_error(error);
   memset(r, 0, sizeof *r);
@@ -399,6 +399,12 @@ raw_connect(DiscoReloadNode *peer, Raw *r, gsize max_message_size)
   g_assert_no_error(error);
   spin_until(raw_established_p, r);
   return link;
+}
+
+static DiscoReloadLink *
+raw_connect(DiscoReloadNode *peer, Raw *r, gsize max_message_size)
+{
+  return raw_connect_as(peer, r, max_message_size, id_x);
 }
 
 static void
@@ -890,6 +896,128 @@ test_silent_drops_logged(void)
   g_ptr_array_unref(r.messages);
 }
 
+/* Fragments of one transaction, cut at @frag_size. */
+static GPtrArray *
+fragments_of(DiscoReloadMessage *m, gsize frag_size)
+{
+  g_autoptr(GBytes) b = sign_encode(m);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *frags = disco_reload_message_fragment(g_bytes_get_data(b, NULL), g_bytes_get_size(b),
+                                                   frag_size, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(frags->len, >=, 2);
+  return frags;
+}
+
+static DiscoReloadMessage *
+padded_ping(DiscoReloadNode *to, guint64 txid, gsize padding)
+{
+  DiscoReloadMessage *m = raw_ping(to, txid);
+  m->body.ping_req.padding = g_bytes_new_take(g_malloc0(padding), padding);
+  return m;
+}
+
+/* RFC 6940 §6.7: the reassembled message is bounded by max-message-size
+ * (Error_Message_Too_Large, once per transaction), and what a link may
+ * keep in reassembly is bounded per link, so one link cannot crowd out
+ * the others. */
+static void
+test_reassembly_limits(void)
+{
+  g_autoptr(DiscoReloadNode) peer = make_peer(id_a);
+  Raw r, r2;
+  g_autoptr(DiscoReloadLink) link = raw_connect(peer, &r, 0);
+  /* Another Node-ID, so that answers find this link. */
+  g_autoptr(DiscoReloadLink) link2 = raw_connect_as(peer, &r2, 0, id_b);
+
+  /* 9000 bytes in 1200-byte fragments: each fits, the whole does not. */
+  {
+    g_autoptr(DiscoReloadMessage) m = padded_ping(peer, 0x7001, 9000);
+    g_autoptr(GPtrArray) frags = fragments_of(m, 1200);
+    for (guint i = 0; i < frags->len; i++)
+      raw_send(link, frags->pdata[i]);
+    check_alive(link, &r, peer, 0x7002);
+    g_assert_cmpuint(r.messages->len, ==, 2);
+    expect_error(&r, 0, 0x7001, DISCO_RELOAD_ERROR_MESSAGE_TOO_LARGE);
+  }
+  /* Eight transactions started on one link fill its share ... */
+  GPtrArray *started[8];
+  for (guint t = 0; t < 8; t++)
+    {
+      g_autoptr(DiscoReloadMessage) m = padded_ping(peer, 0x7100 + t, 1500);
+      started[t] = fragments_of(m, 1200);
+      raw_send(link, started[t]->pdata[0]);
+    }
+  /* ... so a ninth is not taken from it, */
+  {
+    g_autoptr(DiscoReloadMessage) m = padded_ping(peer, 0x7200, 1500);
+    g_autoptr(GPtrArray) frags = fragments_of(m, 1200);
+    for (guint i = 0; i < frags->len; i++)
+      raw_send(link, frags->pdata[i]);
+    check_alive(link, &r, peer, 0x7201);
+    g_assert_cmpuint(r.messages->len, ==, 3);
+  }
+  /* while another link's fragmented request is, */
+  {
+    g_autoptr(DiscoReloadMessage) m = padded_ping(peer, 0x7300, 1500);
+    g_autoptr(GPtrArray) frags = fragments_of(m, 1200);
+    for (guint i = 0; i < frags->len; i++)
+      raw_send(link2, frags->pdata[i]);
+    RawWait w = { &r2, 1 };
+    spin_until(raw_has, &w);
+    DiscoReloadMessage *pong = r2.messages->pdata[0];
+    g_assert_cmpuint(pong->message_code, ==, DISCO_RELOAD_PING_ANS);
+    g_assert_cmpuint(pong->header.transaction_id, ==, 0x7300);
+  }
+  /* and the first link's started ones complete as before. */
+  for (guint t = 0; t < 8; t++)
+    {
+      for (guint i = 1; i < started[t]->len; i++)
+        raw_send(link, started[t]->pdata[i]);
+      g_ptr_array_unref(started[t]);
+    }
+  RawWait w = { &r, 11 };
+  spin_until(raw_has, &w);
+  for (guint t = 0; t < 8; t++)
+    {
+      DiscoReloadMessage *pong = r.messages->pdata[3 + t];
+      g_assert_cmpuint(pong->message_code, ==, DISCO_RELOAD_PING_ANS);
+      g_assert_cmpuint(pong->header.transaction_id, ==, 0x7100 + t);
+    }
+  g_ptr_array_unref(r.messages);
+  g_ptr_array_unref(r2.messages);
+}
+
+/* Only the destination reassembles: a client whose link frames are small
+ * sends a fragmented Ping to B through A, and A passes each fragment on
+ * as it came (more forwarded messages than the request and its answer). */
+static void
+test_fragments_forwarded(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DiscoReloadNode) a = make_peer(id_a);
+  g_autoptr(DiscoReloadNode) b = make_peer(id_b);
+  DiscoReloadNodeSettings cs = { .identity = id_c, .client = TRUE, .max_message_size = 2500 };
+  g_autoptr(DiscoReloadNode) client = disco_reload_node_new(&cs, &error);
+  g_assert_no_error(error);
+  connect_node(a, b);
+  connect_node(client, a);
+
+  DiscoReloadDestination db = node_dest(b);
+  DiscoReloadMessage *ping = disco_reload_node_new_request(client, DISCO_RELOAD_PING_REQ, &db);
+  ping->body.ping_req.padding = g_bytes_new_take(g_malloc0(3000), 3000);
+  g_autoptr(DiscoReloadMessage) pong = request(client, ping, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pong->message_code, ==, DISCO_RELOAD_PING_ANS);
+
+  DiscoReloadNodeStats sa, sb;
+  disco_reload_node_get_stats(a, &sa);
+  disco_reload_node_get_stats(b, &sb);
+  g_assert_cmpuint(sa.requests_in, ==, 0);
+  g_assert_cmpuint(sa.forwarded, >=, 3); /* two or more fragments, then the answer */
+  g_assert_cmpuint(sb.requests_in, ==, 1);
+}
+
 static void
 test_too_large(void)
 {
@@ -908,7 +1036,8 @@ test_too_large(void)
 
   /* The peer itself carries on. */
   Raw r2;
-  g_autoptr(DiscoReloadLink) link2 = raw_connect(peer, &r2, 0);
+  /* Another Node-ID, so that answers find this link. */
+  g_autoptr(DiscoReloadLink) link2 = raw_connect_as(peer, &r2, 0, id_b);
   check_alive(link2, &r2, peer, 0x2003);
   g_ptr_array_unref(r.messages);
   g_ptr_array_unref(r2.messages);
@@ -1100,6 +1229,8 @@ main(int argc, char **argv)
   g_test_add_func("/node/certificate-store", test_certificate_store);
   g_test_add_func("/node/max-response-length", test_max_response_length);
   g_test_add_func("/node/silent-drops-logged", test_silent_drops_logged);
+  g_test_add_func("/node/reassembly-limits", test_reassembly_limits);
+  g_test_add_func("/node/fragments-forwarded", test_fragments_forwarded);
   g_test_add_func("/node/too-large", test_too_large);
   g_test_add_func("/node/timeout-and-retransmit", test_timeout_and_retransmit);
   int rc = g_test_run();
