@@ -102,38 +102,34 @@ raw_caps (guint rate)
 }
 
 GstElement *
-disco_media_codec_decode_bin (DiscoMediaCodec codec, gboolean opus_fec, guint jitter_ms,
-                              guint mix_rate, GError **error)
+disco_media_codec_decode_bin (DiscoMediaCodec codec, gboolean opus_fec, guint mix_rate,
+                              GError **error)
 {
   static const char *const depay[]
       = { "rtpopusdepay", "rtppcmudepay", "rtppcmadepay", "rtpg722depay" };
   static const char *const dec[] = { "opusdec", "mulawdec", "alawdec", "avdec_g722" };
   GError *err = NULL;
-  GstElement *e[7] = { NULL };
+  GstElement *e[5] = { NULL };
 
   g_return_val_if_fail ((guint)codec < G_N_ELEMENTS (depay), NULL);
-  e[0] = gst_element_factory_make ("rtpjitterbuffer", "jb");
-  if (e[0] == NULL)
-    g_set_error_literal (&err, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_MISSING_PLUGIN,
-                         "GStreamer element 'rtpjitterbuffer' is not installed");
-  e[1] = make (depay[codec], err ? NULL : &err);
-  e[2] = make (dec[codec], err ? NULL : &err);
-  e[3] = make ("audioconvert", err ? NULL : &err);
-  e[4] = make ("audioresample", err ? NULL : &err);
-  e[5] = make ("capsfilter", err ? NULL : &err);
+  e[0] = make (depay[codec], &err);
+  e[1] = make (dec[codec], err ? NULL : &err);
+  e[2] = make ("audioconvert", err ? NULL : &err);
+  e[3] = make ("audioresample", err ? NULL : &err);
+  e[4] = make ("capsfilter", err ? NULL : &err);
   if (err != NULL)
     {
       g_propagate_error (error, err);
-      return finish (e, 6, NULL);
+      return finish (e, 5, NULL);
     }
-  /* Conference settings: short buffer, loss events for PLC, and drop late
-   * packets instead of stalling after a mute gap with loss. */
-  g_object_set (e[0], "latency", jitter_ms, "do-lost", TRUE, "drop-on-latency", TRUE, NULL);
+  /* Lost packets arrive as GstRTPPacketLost events, which the depayloader
+   * turns into GAP events: opusdec conceals them (PLC, or in-band FEC from
+   * the next packet). */
   if (codec == DISCO_MEDIA_CODEC_OPUS)
-    g_object_set (e[2], "plc", TRUE, "use-inband-fec", opus_fec, NULL);
+    g_object_set (e[1], "plc", TRUE, "use-inband-fec", opus_fec, NULL);
   g_autoptr (GstCaps) caps = raw_caps (mix_rate);
-  g_object_set (e[5], "caps", caps, NULL);
-  return finish (e, 6, error);
+  g_object_set (e[4], "caps", caps, NULL);
+  return finish (e, 5, error);
 }
 
 GstElement *

@@ -21,11 +21,12 @@ GstCaps *disco_media_codec_rtp_caps (DiscoMediaCodec codec, guint8 pt);
 /* TRUE if @ptime_ms (already defaulted) is usable with @codec. */
 gboolean disco_media_codec_ptime_valid (DiscoMediaCodec codec, guint ptime_ms);
 
-/* RTP (sink, caps from disco_media_codec_rtp_caps) -> jitter buffer ->
- * depayloader -> decoder -> S16LE mono @mix_rate (src).  The jitter buffer is
- * named "jb" inside the bin. */
-GstElement *disco_media_codec_decode_bin (DiscoMediaCodec codec, gboolean opus_fec, guint jitter_ms,
-                                          guint mix_rate, GError **error);
+/* RTP (sink, caps from disco_media_codec_rtp_caps, in playout order) ->
+ * depayloader -> decoder -> S16LE mono @mix_rate (src).  No element in it
+ * has a thread: whoever pushes into "sink" runs the decode.  Send a
+ * "GstRTPPacketLost" custom downstream event for a lost packet. */
+GstElement *disco_media_codec_decode_bin (DiscoMediaCodec codec, gboolean opus_fec, guint mix_rate,
+                                          GError **error);
 
 /* S16LE mono @mix_rate (sink) -> encoder -> payloader (src: RTP with a
  * placeholder SSRC/PT; the fan-out rewrites both).  @mix_quality: a higher

@@ -1,7 +1,9 @@
 /* disco-media-room.c: one conference's audio pipeline around a discomixer.
  *
- *   udpsrc(shared socket) --probe: demux by source address--> feed pad of a
- *   member --> [jitterbuffer ! depay ! dec ! convert ! resample] --> sink_%u
+ *   udpsrc(shared socket) --probe: demux by source address--> DiscoJitter of
+ *   the member (reorder buffer, no thread)
+ *   pump thread, every 20 ms, per member: pop --> feed pad --> [depay ! dec !
+ *   convert ! resample] --> capture pad (PCM adapter) --> 20 ms --> sink_%u
  *
  *   discomixer.src   --> tee --> shared encode branch per codec config --> fan-out
  *   discomixer.local --> tee --> shared encode branch per codec config --> fan-out (legs)
@@ -14,8 +16,10 @@
  * discontinuity.  The RTP timestamp is derived from the buffer PTS, which is
  * the same mixer timeline for every encode.
  *
- * Threads: udpsrc (1), mixer (1), and per member the jitter buffer's output
- * task and timer thread (2).  Encoders run on the mixer thread.
+ * Threads: udpsrc (1), pump (1), mixer (1), whatever the number of members.
+ * Decoders run on the pump thread, encoders on the mixer thread.  The pump
+ * pushes one 20 ms buffer per tick into every joined member's mixer pad
+ * (silence if nothing arrived), so the mixer never waits for a timeout.
  */
 #define G_LOG_DOMAIN "disco-media-room"
 
@@ -23,6 +27,7 @@
 
 #include "disco-gst-util.h"
 #include "disco-media-codec.h"
+#include "disco-media-jitter.h"
 #include "disco-mixer.h"
 
 #include <gst/app/gstappsink.h>
@@ -32,6 +37,8 @@
 #define MIX_RATE 48000
 #define JITTER_MS 40
 #define RTP_MAX 1500
+#define TICK (20 * GST_MSECOND)
+#define FRAME_BYTES (MIX_RATE / 50 * 2)
 
 G_DEFINE_QUARK (disco - media - room - error - quark, disco_media_room_error)
 
@@ -75,9 +82,14 @@ struct _Member
   AddrKey rtp_key, rtcp_key;
   gboolean has_rtcp_key;
 
-  GstPad *feed; /* parentless src pad we push RTP on */
+  /* Input.  jb under room->lock; the rest is the pump's (pump_lock). */
+  DiscoJitter *jb;
+  GstPad *feed;    /* parentless src pad, RTP in playout order -> dec_bin */
+  GstPad *capture; /* parentless sink pad, dec_bin's PCM -> pcm */
+  GstPad *mix_src; /* parentless src pad -> mixer_sink */
+  GstAdapter *pcm;
   GstElement *dec_bin;
-  GstPad *mixer_sink; /* set by the first decoded buffer, under room->lock */
+  GstPad *mixer_sink; /* set with the first decoded audio, under room->lock */
   gboolean mute;
   gdouble gain;
 
@@ -106,6 +118,13 @@ struct _DiscoMediaRoom
   GHashTable *by_addr; /* AddrKey -> Member (borrowed), RTP and RTCP keys */
   GPtrArray *branches; /* shared Branch (owned) */
   guint64 unknown_packets;
+
+  GMutex pump_lock;  /* held by the pump for a whole tick */
+  GPtrArray *inputs; /* Member with input (borrowed), under pump_lock */
+  GThread *pump;
+  GstClock *clock;
+  GstClockID pump_wait; /* under lock */
+  gboolean pump_stop;   /* under lock */
 };
 
 static void
@@ -491,7 +510,7 @@ on_udp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
       return GST_PAD_PROBE_DROP;
     }
   guint pt = hdr[1] & 0x7f;
-  if (m->feed == NULL || !m->p.recv || pt != m->p.payload_type)
+  if (m->jb == NULL || !m->p.recv || pt != m->p.payload_type)
     {
       /* telephone-event and anything not negotiated are ignored. */
       g_mutex_unlock (&room->lock);
@@ -499,18 +518,16 @@ on_udp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     }
   m->packets_in++;
   m->bytes_in += size;
-  GstPad *feed = gst_object_ref (m->feed);
+  /* A private copy: udpsrc's pooled buffer goes straight back to its pool
+   * on this thread instead of waiting in the reorder buffer. */
+  if (m->jb != NULL)
+    disco_jitter_insert (m->jb, gst_buffer_copy_deep (buf), g_get_monotonic_time ());
   g_mutex_unlock (&room->lock);
-  /* A private copy: udpsrc's pooled buffer then goes back to its pool on
-   * this thread.  Released from hundreds of jitter-buffer threads, the
-   * pool's lock-free queue livelocked under CPU overload (seen at N = 300). */
-  gst_pad_push (feed, gst_buffer_copy_deep (buf));
-  gst_object_unref (feed);
   return GST_PAD_PROBE_DROP;
 }
 
-/* The feed pad stands in for udpsrc: a live source with no latency of its
- * own, so the jitter buffer's and the mixer's latency queries succeed. */
+/* The feed and mix pads stand in for live sources with no latency of their
+ * own, so the decoders' and the mixer's latency queries succeed. */
 static gboolean
 feed_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
@@ -522,93 +539,281 @@ feed_query (GstPad *pad, GstObject *parent, GstQuery *query)
   return gst_pad_query_default (pad, parent, query);
 }
 
-/* A mixer pad is requested only when the participant's first decoded audio
- * is ready: GstAggregator waits (up to its latency) for a new pad that has
- * no data yet, and with many joins that stalled every listener's output
- * for ~90 ms per join.  Runs on the jitter buffer's streaming thread; the
- * buffer then flows into the freshly linked pad. */
-static GstPadProbeReturn
-on_first_audio (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+/* Decoded audio lands here, synchronously on the pump thread. */
+static GstFlowReturn
+capture_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
 {
-  Member *m = data;
-  DiscoMediaRoom *room = m->room;
-  GstPad *msink = gst_element_request_pad_simple (room->mixer, "sink_%u");
-  if (msink == NULL)
-    return GST_PAD_PROBE_DROP;
-  g_object_set (msink, "kind",
-                m->is_leg ? DISCO_MIXER_PAD_KIND_CASCADE : DISCO_MIXER_PAD_KIND_PARTICIPANT, NULL);
-  if (gst_pad_link (pad, msink) != GST_PAD_LINK_OK)
-    {
-      gst_element_release_request_pad (room->mixer, msink);
-      gst_object_unref (msink);
-      return GST_PAD_PROBE_DROP;
-    }
-  g_mutex_lock (&room->lock);
-  g_object_set (msink, "mute", m->mute, "gain", m->gain, NULL);
-  m->mixer_sink = msink;
-  g_mutex_unlock (&room->lock);
-  return GST_PAD_PROBE_REMOVE;
+  Member *m = gst_pad_get_element_private (pad);
+  gst_adapter_push (m->pcm, buf);
+  return GST_FLOW_OK;
 }
 
 static gboolean
-input_start (DiscoMediaRoom *room, Member *m, GError **error)
+capture_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
-  GstElement *bin
-      = disco_media_codec_decode_bin (m->p.codec, m->p.opus_fec, JITTER_MS, MIX_RATE, error);
-  if (bin == NULL)
+  Member *m = gst_pad_get_element_private (pad);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_GAP)
+    {
+      /* A concealed loss of a codec without PLC: silence of its length. */
+      GstClockTime ts, dur;
+      gst_event_parse_gap (event, &ts, &dur);
+      if (GST_CLOCK_TIME_IS_VALID (dur) && dur <= 200 * GST_MSECOND)
+        {
+          gsize bytes = (gsize)gst_util_uint64_scale (dur, MIX_RATE, GST_SECOND) * 2;
+          GstBuffer *z = gst_buffer_new_allocate (NULL, bytes, NULL);
+          gst_buffer_memset (z, 0, 0, bytes);
+          gst_adapter_push (m->pcm, z);
+        }
+    }
+  gst_event_unref (event);
+  return TRUE;
+}
+
+/* The mixer pad is requested only when the member's first decoded audio is
+ * ready: GstAggregator waits (up to its latency) for a new pad that has no
+ * data yet.  Runs on the pump thread. */
+static gboolean
+input_join_mixer (DiscoMediaRoom *room, Member *m)
+{
+  GstPad *msink = gst_element_request_pad_simple (room->mixer, "sink_%u");
+  if (msink == NULL)
     return FALSE;
-  gst_object_ref (bin);
-  gst_bin_add (GST_BIN (room->pipeline), bin);
-  GstPad *bsrc = gst_element_get_static_pad (bin, "src");
-  gst_pad_add_probe (bsrc, GST_PAD_PROBE_TYPE_BUFFER, on_first_audio, m, NULL);
-  gst_object_unref (bsrc);
-  gst_element_set_state (bin, GST_STATE_PLAYING);
-
-  g_autofree char *feed_name = g_strdup_printf ("feed-%s", m->id);
-  GstPad *feed = gst_pad_new (feed_name, GST_PAD_SRC);
-  gst_object_ref_sink (feed);
-  gst_pad_set_query_function (feed, feed_query);
-  GstPad *bsink = gst_element_get_static_pad (bin, "sink");
-  gst_pad_link (feed, bsink);
-  gst_object_unref (bsink);
-  gst_pad_set_active (feed, TRUE);
-  /* Sticky events first; the udpsrc thread pushes buffers once the member
-   * is in the address table.  The segment matches udpsrc's (TIME from 0). */
-  g_autofree char *stream_id = g_strdup_printf ("%s/%s", room->name, m->id);
-  g_autoptr (GstCaps) caps = disco_media_codec_rtp_caps (m->p.codec, m->p.payload_type);
-  disco_gst_feed_begin (feed, stream_id, caps);
-
+  g_object_set (msink, "kind",
+                m->is_leg ? DISCO_MIXER_PAD_KIND_CASCADE : DISCO_MIXER_PAD_KIND_PARTICIPANT, NULL);
+  gst_pad_set_active (m->mix_src, TRUE);
+  if (gst_pad_link (m->mix_src, msink) != GST_PAD_LINK_OK)
+    {
+      gst_pad_set_active (m->mix_src, FALSE);
+      gst_element_release_request_pad (room->mixer, msink);
+      gst_object_unref (msink);
+      return FALSE;
+    }
+  g_autofree char *stream_id = g_strdup_printf ("%s/%s/pcm", room->name, m->id);
+  g_autoptr (GstCaps) caps = gst_caps_new_simple (
+      "audio/x-raw", "format", G_TYPE_STRING, "S16LE", "layout", G_TYPE_STRING, "interleaved",
+      "rate", G_TYPE_INT, MIX_RATE, "channels", G_TYPE_INT, 1, NULL);
+  disco_gst_feed_begin (m->mix_src, stream_id, caps);
   g_mutex_lock (&room->lock);
-  m->dec_bin = bin;
-  m->feed = feed;
+  g_object_set (msink, "mute", m->mute, "gain", m->gain, NULL);
+  m->mixer_sink = msink;
   g_mutex_unlock (&room->lock);
   return TRUE;
 }
 
 static void
+push_lost (Member *m, guint64 ts, guint samples)
+{
+  guint rate = disco_media_codec_clock_rate (m->p.codec);
+  GstStructure *s = gst_structure_new (
+      "GstRTPPacketLost", "timestamp", G_TYPE_UINT64, gst_util_uint64_scale (ts, GST_SECOND, rate),
+      "duration", G_TYPE_UINT64, gst_util_uint64_scale (samples, GST_SECOND, rate),
+      "might-have-been-fec", G_TYPE_BOOLEAN, m->p.opus_fec, NULL);
+  gst_pad_push_event (m->feed, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s));
+}
+
+/* One tick of one member, on the pump thread: decode until 20 ms of PCM
+ * are there, then hand exactly 20 ms (padded with silence) to the mixer. */
+static void
+input_tick (DiscoMediaRoom *room, Member *m, GstClockTime rt, gint64 now_us)
+{
+  guint rate = disco_media_codec_clock_rate (m->p.codec);
+  for (guint k = 0; k < 8 && gst_adapter_available (m->pcm) < FRAME_BYTES; k++)
+    {
+      GstBuffer *pkt = NULL;
+      guint64 ts = 0;
+      guint samples = 0;
+      g_mutex_lock (&room->lock);
+      DiscoJitterResult r = disco_jitter_pop (m->jb, now_us, &pkt, &ts, &samples);
+      g_mutex_unlock (&room->lock);
+      if (r == DISCO_JITTER_PACKET)
+        {
+          GST_BUFFER_PTS (pkt) = gst_util_uint64_scale (ts, GST_SECOND, rate);
+          GST_BUFFER_DURATION (pkt) = gst_util_uint64_scale (samples, GST_SECOND, rate);
+          gst_pad_push (m->feed, pkt);
+        }
+      else if (r == DISCO_JITTER_LOST)
+        push_lost (m, ts, samples);
+      else
+        break;
+    }
+  gsize avail = gst_adapter_available (m->pcm);
+  if (m->mixer_sink == NULL && (avail < FRAME_BYTES || !input_join_mixer (room, m)))
+    return;
+  GstBuffer *out;
+  if (avail >= FRAME_BYTES)
+    out = gst_adapter_take_buffer (m->pcm, FRAME_BYTES);
+  else
+    {
+      out = gst_buffer_new_allocate (NULL, FRAME_BYTES, NULL);
+      gst_buffer_memset (out, 0, 0, FRAME_BYTES);
+      if (avail > 0)
+        {
+          GstMapInfo map;
+          gst_buffer_map (out, &map, GST_MAP_WRITE);
+          gst_adapter_copy (m->pcm, map.data, 0, avail);
+          gst_buffer_unmap (out, &map);
+          gst_adapter_flush (m->pcm, avail);
+        }
+    }
+  /* Never let decoded audio pile up into delay (a burst, a 60 ms packet). */
+  avail = gst_adapter_available (m->pcm);
+  if (avail > 3 * FRAME_BYTES)
+    gst_adapter_flush (m->pcm, avail - 2 * FRAME_BYTES);
+  out = gst_buffer_make_writable (out);
+  GST_BUFFER_PTS (out) = rt;
+  GST_BUFFER_DURATION (out) = TICK;
+  GST_BUFFER_OFFSET (out) = GST_BUFFER_OFFSET_NONE;
+  gst_pad_push (m->mix_src, out);
+}
+
+static gpointer
+pump_main (gpointer data)
+{
+  DiscoMediaRoom *room = data;
+  GstClockTime base = gst_element_get_base_time (room->pipeline);
+  GstClockTime now = gst_clock_get_time (room->clock);
+  GstClockTime rt = now > base ? now - base : 0;
+  rt = (rt / TICK + 1) * TICK;
+  for (;;)
+    {
+      GstClockID id = gst_clock_new_single_shot_id (room->clock, base + rt);
+      g_mutex_lock (&room->lock);
+      gboolean stop = room->pump_stop;
+      room->pump_wait = id;
+      g_mutex_unlock (&room->lock);
+      if (!stop)
+        gst_clock_id_wait (id, NULL);
+      g_mutex_lock (&room->lock);
+      room->pump_wait = NULL;
+      stop = room->pump_stop;
+      g_mutex_unlock (&room->lock);
+      gst_clock_id_unref (id);
+      if (stop)
+        break;
+      gint64 now_us = g_get_monotonic_time ();
+      g_mutex_lock (&room->pump_lock);
+      for (guint i = 0; i < room->inputs->len; i++)
+        input_tick (room, g_ptr_array_index (room->inputs, i), rt, now_us);
+      g_mutex_unlock (&room->pump_lock);
+      rt += TICK;
+      /* Far behind (a stopped machine): skip ahead instead of bursting. */
+      now = gst_clock_get_time (room->clock);
+      if (now > base + rt + 10 * TICK)
+        rt = ((now - base) / TICK + 1) * TICK;
+    }
+  return NULL;
+}
+
+static gboolean
+input_start (DiscoMediaRoom *room, Member *m, GError **error)
+{
+  GstElement *bin = disco_media_codec_decode_bin (m->p.codec, m->p.opus_fec, MIX_RATE, error);
+  if (bin == NULL)
+    return FALSE;
+  gst_object_ref (bin);
+  gst_bin_add (GST_BIN (room->pipeline), bin);
+  gst_element_set_state (bin, GST_STATE_PLAYING);
+
+  g_autofree char *feed_name = g_strdup_printf ("feed-%s", m->id);
+  GstPad *feed = gst_object_ref_sink (gst_pad_new (feed_name, GST_PAD_SRC));
+  gst_pad_set_query_function (feed, feed_query);
+  GstPad *bsink = gst_element_get_static_pad (bin, "sink");
+  gst_pad_link (feed, bsink);
+  gst_object_unref (bsink);
+  gst_pad_set_active (feed, TRUE);
+
+  g_autofree char *cap_name = g_strdup_printf ("capture-%s", m->id);
+  GstPad *capture = gst_object_ref_sink (gst_pad_new (cap_name, GST_PAD_SINK));
+  gst_pad_set_element_private (capture, m);
+  gst_pad_set_chain_function (capture, capture_chain);
+  gst_pad_set_event_function (capture, capture_event);
+  gst_pad_set_active (capture, TRUE);
+  GstPad *bsrc = gst_element_get_static_pad (bin, "src");
+  gst_pad_link (bsrc, capture);
+  gst_object_unref (bsrc);
+
+  g_autofree char *mix_name = g_strdup_printf ("mix-%s", m->id);
+  m->mix_src = gst_object_ref_sink (gst_pad_new (mix_name, GST_PAD_SRC));
+  gst_pad_set_query_function (m->mix_src, feed_query);
+
+  /* Sticky events first; the segment matches udpsrc's (TIME from 0). */
+  g_autofree char *stream_id = g_strdup_printf ("%s/%s", room->name, m->id);
+  g_autoptr (GstCaps) caps = disco_media_codec_rtp_caps (m->p.codec, m->p.payload_type);
+  disco_gst_feed_begin (feed, stream_id, caps);
+
+  m->pcm = gst_adapter_new ();
+  m->dec_bin = bin;
+  m->feed = feed;
+  m->capture = capture;
+  g_mutex_lock (&room->lock);
+  m->jb = disco_jitter_new (disco_media_codec_clock_rate (m->p.codec), JITTER_MS);
+  g_mutex_unlock (&room->lock);
+  g_mutex_lock (&room->pump_lock);
+  g_ptr_array_add (room->inputs, m);
+  g_mutex_unlock (&room->pump_lock);
+  return TRUE;
+}
+
+static GstPadProbeReturn
+unlink_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstPad *peer = gst_pad_get_peer (pad);
+  if (peer != NULL)
+    {
+      if (GST_PAD_IS_SRC (pad))
+        gst_pad_unlink (pad, peer);
+      else
+        gst_pad_unlink (peer, pad);
+      gst_object_unref (peer);
+    }
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Unlinks @src from its peer from an IDLE probe: no buffer is in flight on
+ * it when the link goes (the probe runs at once if the pad is idle). */
+static void
+unlink_idle (GstPad *src)
+{
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle, NULL, NULL);
+}
+
+static void
 input_stop (DiscoMediaRoom *room, Member *m)
 {
+  if (m->dec_bin == NULL)
+    return;
+  /* Out of the pump first: from here on nothing pushes into this member. */
+  g_mutex_lock (&room->pump_lock);
+  g_ptr_array_remove (room->inputs, m);
+  g_mutex_unlock (&room->pump_lock);
   g_mutex_lock (&room->lock);
-  GstPad *feed = g_steal_pointer (&m->feed);
+  GstPad *msink = g_steal_pointer (&m->mixer_sink);
+  g_clear_pointer (&m->jb, disco_jitter_free);
   g_mutex_unlock (&room->lock);
-  if (feed != NULL)
-    disco_gst_feed_release (feed);
-  if (m->dec_bin != NULL)
+
+  /* Downstream first: unlink from the mixer while idle, release the mixer
+   * pad, and only then stop the decoders. */
+  unlink_idle (m->mix_src);
+  if (msink != NULL)
     {
-      /* Upstream stopped first (any blocked push into the mixer returns
-       * within a tick), then the mixer pad goes. */
-      gst_element_set_state (m->dec_bin, GST_STATE_NULL);
-      g_mutex_lock (&room->lock);
-      GstPad *msink = g_steal_pointer (&m->mixer_sink);
-      g_mutex_unlock (&room->lock);
-      if (msink != NULL)
-        {
-          gst_element_release_request_pad (room->mixer, msink);
-          gst_object_unref (msink);
-        }
-      gst_bin_remove (GST_BIN (room->pipeline), m->dec_bin);
-      gst_clear_object (&m->dec_bin);
+      gst_element_release_request_pad (room->mixer, msink);
+      gst_object_unref (msink);
     }
+  gst_pad_set_active (m->mix_src, FALSE);
+  gst_clear_object (&m->mix_src);
+
+  unlink_idle (m->feed);
+  GstPad *bsrc = gst_element_get_static_pad (m->dec_bin, "src");
+  unlink_idle (bsrc);
+  gst_object_unref (bsrc);
+  gst_pad_set_active (m->feed, FALSE);
+  gst_clear_object (&m->feed);
+  gst_pad_set_active (m->capture, FALSE);
+  gst_clear_object (&m->capture);
+  gst_element_set_state (m->dec_bin, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (room->pipeline), m->dec_bin);
+  gst_clear_object (&m->dec_bin);
+  g_clear_object (&m->pcm);
 }
 
 /* ---------------------------------------------------------------- members */
@@ -927,6 +1132,8 @@ disco_media_room_new (const char *name, const char *bind_address, GError **error
   room->members = g_hash_table_new (g_str_hash, g_str_equal);
   room->by_addr = g_hash_table_new (addr_key_hash, addr_key_equal);
   room->branches = g_ptr_array_new ();
+  g_mutex_init (&room->pump_lock);
+  room->inputs = g_ptr_array_new ();
   room->pipeline = gst_pipeline_new (name);
   room->udpsrc = udpsrc;
   room->mixer = mixer;
@@ -961,7 +1168,22 @@ disco_media_room_new (const char *name, const char *bind_address, GError **error
       disco_media_room_free (room);
       return NULL;
     }
+  room->clock = gst_pipeline_get_clock (GST_PIPELINE (room->pipeline));
+  room->pump = g_thread_new ("disco-room-pump", pump_main, room);
   return room;
+}
+
+static void
+pump_stop (DiscoMediaRoom *room)
+{
+  if (room->pump == NULL)
+    return;
+  g_mutex_lock (&room->lock);
+  room->pump_stop = TRUE;
+  if (room->pump_wait != NULL)
+    gst_clock_id_unschedule (room->pump_wait);
+  g_mutex_unlock (&room->lock);
+  g_thread_join (g_steal_pointer (&room->pump));
 }
 
 void
@@ -969,6 +1191,7 @@ disco_media_room_free (DiscoMediaRoom *room)
 {
   if (room == NULL)
     return;
+  pump_stop (room);
   GList *ms = g_hash_table_get_values (room->members);
   for (GList *l = ms; l; l = l->next)
     member_remove (room, l->data);
@@ -982,6 +1205,9 @@ disco_media_room_free (DiscoMediaRoom *room)
   gst_object_unref (room->pipeline);
   g_hash_table_unref (room->members);
   g_hash_table_unref (room->by_addr);
+  g_ptr_array_unref (room->inputs);
+  g_clear_object (&room->clock);
+  g_mutex_clear (&room->pump_lock);
   g_socket_close (room->socket, NULL);
   g_object_unref (room->socket);
   g_mutex_clear (&room->lock);
@@ -1186,27 +1412,17 @@ disco_media_room_get_participant_stats (DiscoMediaRoom *room, const char *id,
   out->packets_out = m->packets_out;
   out->bytes_out = m->bytes_out;
   out->private_encoder = m->private_active;
-  g_mutex_unlock (&room->lock);
   out->level_db = -127.0;
-  if (m->dec_bin != NULL)
+  if (m->jb != NULL)
     {
-      GstElement *jb = gst_bin_get_by_name (GST_BIN (m->dec_bin), "jb");
-      GstStructure *st = NULL;
-      if (jb != NULL)
-        g_object_get (jb, "stats", &st, NULL);
-      if (st != NULL)
-        {
-          guint64 pushed = 0, lost = 0, jitter = 0;
-          gst_structure_get_uint64 (st, "num-pushed", &pushed);
-          gst_structure_get_uint64 (st, "num-lost", &lost);
-          gst_structure_get_uint64 (st, "avg-jitter", &jitter);
-          out->packets_lost = lost;
-          out->loss_fraction = pushed + lost ? (gdouble)lost / (gdouble)(pushed + lost) : 0.0;
-          out->jitter_ms = (gdouble)jitter / GST_MSECOND;
-          gst_structure_free (st);
-        }
-      g_clear_object (&jb);
+      DiscoJitterStats js;
+      disco_jitter_get_stats (m->jb, &js);
+      out->packets_lost = js.lost;
+      out->loss_fraction
+          = js.played + js.lost ? (gdouble)js.lost / (gdouble)(js.played + js.lost) : 0.0;
+      out->jitter_ms = js.jitter_ms;
     }
+  g_mutex_unlock (&room->lock);
   GstPad *msink = member_mixer_pad (room, m);
   if (msink != NULL)
     {
