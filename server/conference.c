@@ -94,6 +94,7 @@ participant_free (DiscoParticipant *p)
   g_free (p->remote_focus);
   g_free (p->referred_by);
   g_free (p->delegating_to);
+  g_clear_handle_id (&p->refer_timer, g_source_remove);
   g_free (p->pending_delegate);
   g_free (p->refer_event);
   if (p->notify_refer)
@@ -394,6 +395,8 @@ disco_conference_add_status (DiscoConference *conf, json_object *obj)
       json_object_object_add (o, "session_id", str_or_null (p->session_id));
       json_object_object_add (o, "delegated_from", str_or_null (p->remote_focus));
       json_object_object_add (o, "delegating_to", str_or_null (p->delegating_to));
+      json_object_object_add (o, "delegations_failed",
+                              json_object_new_int ((int)p->delegations_failed));
       json_object_object_add (o, "rtp_packets_in", json_object_new_int64 ((int64_t)pkts));
       guint64 vin = 0, vout = 0;
       if (disco_conference_media_video_stats (conf->media, p, &vin, &vout))

@@ -56,6 +56,8 @@ typedef struct
   gboolean in_room;
   gboolean answered;
   char *delegating_to;        /* REFER sent, waiting for the sipfrag */
+  guint refer_timer;          /* gives up on a final sipfrag that never comes */
+  guint delegations_failed;   /* REFERs that did not move the participant */
   char *pending_delegate;     /* admitted over capacity: REFER here once ready */
   char *local_sdp;            /* our last SDP, repeated for offerless re-INVITEs */
   nua_handle_t *replaces;     /* ref to the dialog this call replaces (RFC 3891) */

@@ -21,6 +21,32 @@
 #include <sofia-sip/url.h>
 #include <stdio.h>
 
+/* The referee's INVITE to the other focus ends within 64*T1 (32 s, Timer
+ * B) at the latest, and its final NOTIFY follows: past that, and a margin,
+ * the REFER failed without telling us. */
+#define REFER_FINAL_TIMEOUT_S 40
+
+static void
+delegation_failed (DiscoParticipant *p, int code)
+{
+  g_info ("%s: delegation to %s failed (%d); keeping the participant", p->id, p->delegating_to,
+          code);
+  g_clear_pointer (&p->delegating_to, g_free);
+  g_clear_handle_id (&p->refer_timer, g_source_remove);
+  p->delegations_failed++;
+  disco_conference_changed (p->conf);
+}
+
+static gboolean
+on_refer_timeout (gpointer data)
+{
+  DiscoParticipant *p = data;
+  p->refer_timer = 0;
+  g_info ("%s: no final NOTIFY for the REFER in %d s", p->id, REFER_FINAL_TIMEOUT_S);
+  delegation_failed (p, 408);
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 disco_refer_delegate (DiscoParticipant *p, const char *peer_uri)
 {
@@ -44,6 +70,7 @@ disco_refer_delegate (DiscoParticipant *p, const char *peer_uri)
   p->delegating_to = g_strdup (peer_uri);
   nua_refer (p->nh, SIPTAG_REFER_TO_STR (refer_to), SIPTAG_REFERRED_BY_STR (by),
              SIPTAG_HEADER_STR (sid), TAG_END ());
+  p->refer_timer = g_timeout_add_seconds (REFER_FINAL_TIMEOUT_S, on_refer_timeout, p);
   return TRUE;
 }
 
@@ -72,15 +99,14 @@ disco_refer_progress (DiscoParticipant *p, int status, sip_t const *sip)
     return;
   if (code < 300)
     {
+      g_clear_handle_id (&p->refer_timer, g_source_remove);
       g_info ("%s: delegation to %s succeeded; leaving the call to it", p->id, p->delegating_to);
       p->status = "disconnecting";
       nua_bye (p->nh, SIPTAG_REASON_STR ("SIP;cause=200;text=\"Delegated\""), TAG_END ());
       disco_conference_changed (p->conf);
       return;
     }
-  g_info ("%s: delegation to %s failed (%d); keeping the participant", p->id, p->delegating_to,
-          code);
-  g_clear_pointer (&p->delegating_to, g_free);
+  delegation_failed (p, code);
 }
 
 static DiscoParticipant *

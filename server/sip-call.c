@@ -292,7 +292,7 @@ disco_call_incoming_invite (DiscoSipAgent *agent, nua_handle_t *nh, DiscoPartici
     return;
 
   g_autofree char *delegate_to = NULL;
-  if (replaced == NULL && !admit (conf, nh, sip, &delegate_to))
+  if (!delegated && !admit (conf, nh, sip, &delegate_to))
     return;
 
   DiscoSdpMedia media = { 0 };

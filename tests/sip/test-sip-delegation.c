@@ -248,6 +248,107 @@ test_drain_on_shutdown (void)
   g_unlink (cfg_path);
 }
 
+typedef struct
+{
+  DiscoTestDaemon *d;
+  char *uri;
+  const char *key;
+  const char *want; /* string value, or NULL: "delegations_failed" >= 1 */
+} Expect;
+
+static gboolean
+participant_has (gpointer data)
+{
+  Expect *e = data;
+  g_autoptr (json_object) st = sip_test_status (e->d);
+  json_object *conf = sip_test_status_conference (st, CONF), *parts = NULL;
+  if (conf == NULL || !json_object_object_get_ex (conf, "participants", &parts))
+    return FALSE;
+  for (size_t i = 0; i < json_object_array_length (parts); i++)
+    {
+      json_object *p = json_object_array_get_idx (parts, i), *v = NULL;
+      if (g_strcmp0 (str_field (p, "uri"), e->uri) != 0)
+        continue;
+      if (e->want)
+        return g_strcmp0 (str_field (p, e->key), e->want) == 0;
+      return json_object_object_get_ex (p, e->key, &v) && json_object_get_int (v) >= 1
+             && str_field (p, "delegating_to") == NULL
+             && g_strcmp0 (str_field (p, "status"), "connected") == 0;
+    }
+  return FALSE;
+}
+
+static gboolean
+wait_or_dump (Expect *e, guint timeout_ms)
+{
+  if (sip_test_wait_until (participant_has, e, timeout_ms))
+    return TRUE;
+  g_autoptr (json_object) st = sip_test_status (e->d);
+  g_test_message ("no %s with %s: %s", e->uri, e->key, json_object_to_json_string (st));
+  return FALSE;
+}
+
+/* Delegation that does not happen.  A is full and knows a peer with room
+ * (a fake focus that only publishes its state).  One caller reports the
+ * REFER failed (final sipfrag 503), another never reports a final result:
+ * A keeps both (no BYE; the scenarios fail on one), the second after its
+ * own REFER timer.  A participant arriving with Replaces for a dialog the
+ * peer reports as its own is recognised as delegated from that peer. */
+static void
+test_delegation_failures (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *peer_args[] = { "-m", "1", NULL };
+  g_autoptr (SipTestSipp) peer = sip_test_sipp_start ("", "fake-peer-idle.xml", 180, 0, peer_args);
+  g_autofree char *cfg_path = NULL;
+  int fd = g_file_open_tmp ("disco-sip-fail-XXXXXX.conf", &cfg_path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:127.0.0.1:%u\n", peer->port);
+  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  const char *args[] = { "--config", cfg_path, "--conference=" CONF, "--max-participants=1", NULL };
+  g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (args, &error);
+  g_assert_no_error (error);
+  g_assert_true (sip_test_wait_until (peer_active, a, 20000));
+
+  const char *first[] = { "-s", "conf", "-m", "1", "-d", "60000", NULL };
+  g_autoptr (SipTestSipp) c1 = sip_test_sipp_start (a->sip, "uac-pcmu.xml", 120, 440, first);
+  g_assert_true (sip_test_wait_until (one_local_on_a, a, 20000));
+
+  const char *fail_args[] = { "-s", "conf", "-m", "1", "-d", "3000", NULL };
+  const char *silent_args[] = { "-s", "conf", "-m", "1", "-d", "50000", NULL };
+  g_autoptr (SipTestSipp) c2 = sip_test_sipp_start (a->sip, "refer-fail.xml", 60, 0, fail_args);
+  g_autoptr (SipTestSipp) c3
+      = sip_test_sipp_start (a->sip, "refer-silent.xml", 120, 0, silent_args);
+  Expect failed
+      = { a, g_strdup_printf ("sip:stayer1@127.0.0.1:%u", c2->port), "delegations_failed", NULL };
+  g_assert_true (wait_or_dump (&failed, 30000));
+  g_assert_cmpint (sip_test_sipp_wait (c2, 60000), ==, 0);
+
+  /* With Replaces naming the peer's dialog of remote1. */
+  const char *rep_args[] = { "-s", "conf", "-m", "1", "-d", "3000", NULL };
+  g_autoptr (SipTestSipp) c4 = sip_test_sipp_start (a->sip, "replaces-remote.xml", 60, 0, rep_args);
+  g_autofree char *peer_uri = g_strdup_printf ("sip:127.0.0.1:%u", peer->port);
+  Expect from_peer
+      = { a, g_strdup_printf ("sip:remote1@127.0.0.1:%u", c4->port), "delegated_from", peer_uri };
+  g_assert_true (wait_or_dump (&from_peer, 30000));
+  g_assert_cmpint (sip_test_sipp_wait (c4, 60000), ==, 0);
+
+  /* The silent one: A's timer (40 s) gives up and keeps it. */
+  Expect timed_out
+      = { a, g_strdup_printf ("sip:stayer1@127.0.0.1:%u", c3->port), "delegations_failed", NULL };
+  g_assert_true (wait_or_dump (&timed_out, 90000));
+  g_assert_cmpint (sip_test_sipp_wait (c3, 120000), ==, 0);
+  g_assert_cmpint (sip_test_sipp_wait (c1, 120000), ==, 0);
+
+  g_free (failed.uri);
+  g_free (from_peer.uri);
+  g_free (timed_out.uri);
+  g_assert_cmpint (disco_test_daemon_stop (a, SIGTERM, 10000), ==, 0);
+  g_assert_cmpint (sip_test_sipp_wait (peer, 30000), ==, 0);
+  g_unlink (cfg_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -256,5 +357,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/delegation/refer-a-to-b", test_delegate_by_refer);
   g_test_add_func ("/sip/peers/version-gap-refresh", test_peer_version_gap);
   g_test_add_func ("/sip/delegation/drain-on-shutdown", test_drain_on_shutdown);
+  g_test_add_func ("/sip/delegation/failures-keep-participant", test_delegation_failures);
   return g_test_run ();
 }
