@@ -458,6 +458,14 @@ one_participant (gpointer data)
   return w->participants == 1;
 }
 
+static gboolean
+no_participant (gpointer data)
+{
+  Watch *w = data;
+  rtp_seen (w);
+  return w->participants == 0;
+}
+
 /* INVITE with Replaces for one of our dialogs: new dialog in, old one out. */
 static void
 test_replaces (void)
@@ -472,6 +480,24 @@ test_replaces (void)
   g_assert_cmpint (sip_test_sipp_wait (s, 40000), ==, 0);
   rtp_seen (&w);
   g_assert_cmpint (w.participants, ==, 0);
+  check_daemon_alive_and_stop (d);
+}
+
+/* RFC 4579 §5.11: REFER with Refer-To <victim;method=BYE> removes it. */
+static void
+test_refer_remove (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  const char *vargs[] = { "-s", "conf", "-m", "1", NULL };
+  g_autoptr (SipTestSipp) victim = sip_test_sipp_start (d->sip, "victim-removed.xml", 90, 0, vargs);
+  Watch w = { d, 0, 0 };
+  g_assert_true (sip_test_wait_until (one_participant, &w, 20000));
+  g_autofree char *uri = g_strdup_printf ("sip:victim1@127.0.0.1:%u", victim->port);
+  const char *rargs[] = { "-s", "conf", "-m", "1", "-set", "victim", uri, NULL };
+  g_assert_cmpint (sip_test_sipp_run (d->sip, "refer-remove.xml", 30, 0, rargs), ==, 0);
+  g_assert_cmpint (sip_test_sipp_wait (victim, 60000), ==, 0);
+  Watch none = { d, 0, 0 };
+  g_assert_true (sip_test_wait_until (no_participant, &none, 20000));
   check_daemon_alive_and_stop (d);
 }
 
@@ -493,5 +519,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/call/record-route-copied", test_record_route_copied);
   g_test_add_func ("/sip/refer/dial-out", test_refer_dial_out);
   g_test_add_func ("/sip/call/replaces", test_replaces);
+  g_test_add_func ("/sip/refer/remove-method-bye", test_refer_remove);
   return g_test_run ();
 }
