@@ -225,8 +225,8 @@ on_sr_timer (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* ACK: ack_sequence is acknowledged, and bit k (k >= 1) of the bitmap
- * acknowledges ack_sequence - k, the convention of DiscoReloadAckTracker. */
+/* ACK: ack_sequence is acknowledged, and the bitmap the ones before it,
+ * in the convention of DiscoReloadAckTracker (disco_reload_ack_covers). */
 static void
 handle_ack (DiscoDtlsLink *self, guint32 ack_sequence, guint32 received)
 {
@@ -235,8 +235,7 @@ handle_ack (DiscoDtlsLink *self, guint32 ack_sequence, guint32 received)
     {
       GList *next = l->next;
       Pending *p = l->data;
-      guint32 back = ack_sequence - p->sequence;
-      gboolean acked = back == 0 || (back < 32 && (received & (1u << back)));
+      gboolean acked = disco_reload_ack_covers (ack_sequence, received, p->sequence);
       if (acked)
         {
           pending_free (p);

@@ -113,6 +113,14 @@ disco_reload_ack_tracker_init (DiscoReloadAckTracker *tracker)
   memset (tracker, 0, sizeof *tracker);
 }
 
+gboolean
+disco_reload_ack_covers (guint32 ack_sequence, guint32 received, guint32 sequence)
+{
+  guint32 back = ack_sequence - sequence;
+
+  return back == 0 || (back >= 1 && back <= 32 && (received & (1u << (back - 1))) != 0);
+}
+
 guint32
 disco_reload_ack_tracker_receive (DiscoReloadAckTracker *tracker, guint32 sequence,
                                   gboolean *duplicate)
@@ -131,13 +139,13 @@ disco_reload_ack_tracker_receive (DiscoReloadAckTracker *tracker, guint32 sequen
       gint32 ahead = (gint32)(sequence - tracker->highest);
       if (ahead > 0)
         {
-          tracker->window = ahead >= 32 ? 0 : tracker->window << ahead;
+          tracker->window = ahead >= 64 ? 0 : tracker->window << ahead;
           tracker->window |= 1;
           tracker->highest = sequence;
         }
-      else if (ahead > -32)
+      else if (ahead > -64)
         {
-          guint32 bit = 1u << (guint)(-ahead);
+          guint64 bit = G_GUINT64_CONSTANT (1) << (guint)(-ahead);
           dup = (tracker->window & bit) != 0;
           tracker->window |= bit;
         }
@@ -146,13 +154,13 @@ disco_reload_ack_tracker_receive (DiscoReloadAckTracker *tracker, guint32 sequen
   if (duplicate)
     *duplicate = dup;
 
-  /* Bitmap relative to @sequence: bit k <=> sequence - k received, k >= 1. */
+  /* Bitmap relative to @sequence: bit k <=> sequence - 1 - k received. */
   guint32 received = 0;
-  for (guint k = 1; k < 32; k++)
+  for (guint k = 0; k < 32; k++)
     {
-      guint32 s = sequence - k;
+      guint32 s = sequence - 1 - k;
       gint32 back = (gint32)(tracker->highest - s);
-      if (back >= 0 && back < 32 && (tracker->window & (1u << back)))
+      if (back >= 0 && back < 64 && (tracker->window & (G_GUINT64_CONSTANT (1) << back)))
         received |= 1u << k;
     }
   return received;
@@ -225,7 +233,7 @@ disco_reload_rtt_ack (DiscoReloadRtt *rtt, guint32 ack_sequence, guint32 receive
           disco_reload_rtt_sample (rtt, now_us - p->sent_us);
           acked++;
         }
-      else if (back < 32 && (received & (1u << back)))
+      else if (disco_reload_ack_covers (ack_sequence, received, p->sequence))
         acked++;
       else
         keep[kept++] = *p;

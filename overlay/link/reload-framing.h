@@ -61,17 +61,22 @@ gssize disco_reload_frame_parse (const guint8 *buf, gsize len, gsize max_payload
                                  DiscoReloadFrame *frame, GError **error);
 
 /* Receiver side: remembers the last 32 sequence numbers received and builds
- * the ACK for each.  Bit k (value 1u << k, k = 1..31) of @received is set when
- * sequence ack_sequence - k was received; bit 0 is never set (RFC 6940 leaves
- * the bit order open; this is the reading Wireshark uses). */
+ * the ACK for each.  @received covers the 32 sequence numbers preceding
+ * ack_sequence: bit k (value 1u << k, k = 0..31) is set when sequence
+ * ack_sequence - 1 - k was received.  RFC 6940 §6.6.3.2 leaves the bit
+ * order open; this is the reading of Wireshark's reload-framing dissector
+ * (checked in tests/overlay/wire/test-tshark.c: "Acked Frames"). */
 typedef struct
 {
   gboolean any;    /* anything received yet */
   guint32 highest; /* highest sequence received (serial-number order) */
-  guint32 window;  /* bit k: highest - k received, k = 0..31 */
+  guint64 window;  /* bit k: highest - k received, k = 0..63 */
 } DiscoReloadAckTracker;
 
 void disco_reload_ack_tracker_init (DiscoReloadAckTracker *tracker);
+/* Sender side of the same convention: does an ACK (@ack_sequence,
+ * @received) acknowledge @sequence? */
+gboolean disco_reload_ack_covers (guint32 ack_sequence, guint32 received, guint32 sequence);
 /* Records @sequence and returns the bitmap to put in its ACK.  Sets
  * *@duplicate (optional) to TRUE when @sequence was already in the window. */
 guint32 disco_reload_ack_tracker_receive (DiscoReloadAckTracker *tracker, guint32 sequence,

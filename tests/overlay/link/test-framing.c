@@ -102,21 +102,26 @@ test_ack_bitmap (void)
 
   g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 0, &dup), ==, 0);
   g_assert_false (dup);
-  /* 0 received: ACK for 1 has bit 1. */
-  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 1, &dup), ==, 1u << 1);
-  /* 2 lost; ACK for 3 says 1 (bit 2) and 0 (bit 3), bit 1 unknown. */
-  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 3, &dup), ==, (1u << 2) | (1u << 3));
-  /* 2 arrives late: ACK for 2 reports 1 and 0 (bits 1, 2). */
-  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 2, &dup), ==, (1u << 1) | (1u << 2));
+  /* 0 received: ACK for 1 has bit 0 (bit k: sequence 1 - 1 - k). */
+  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 1, &dup), ==, 1u << 0);
+  /* 2 lost; ACK for 3 says 1 (bit 1) and 0 (bit 2), bit 0 unknown. */
+  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 3, &dup), ==, (1u << 1) | (1u << 2));
+  /* 2 arrives late: ACK for 2 reports 1 and 0 (bits 0, 1). */
+  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 2, &dup), ==, (1u << 0) | (1u << 1));
   g_assert_false (dup);
   /* A duplicate of 3. */
-  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 3, &dup), ==, 0xEu);
+  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 3, &dup), ==, 0x7u);
   g_assert_true (dup);
 
   /* Jump ahead by 40: nothing in the window any more. */
   g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 43, &dup), ==, 0);
-  /* 31 consecutive frames later the bitmap is full (bits 1..31). */
+  /* 31 consecutive frames later the bitmap is full: 43..74 (bits 31..0). */
   for (guint32 s = 44; s < 44 + 31; s++)
+    disco_reload_ack_tracker_receive (&t, s, NULL);
+  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 75, NULL), ==, 0xFFFFFFFFu);
+  /* With 74 missing, bit 0 is clear. */
+  disco_reload_ack_tracker_init (&t);
+  for (guint32 s = 43; s < 74; s++)
     disco_reload_ack_tracker_receive (&t, s, NULL);
   g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 75, NULL), ==, 0xFFFFFFFEu);
 
@@ -124,8 +129,16 @@ test_ack_bitmap (void)
   disco_reload_ack_tracker_init (&t);
   disco_reload_ack_tracker_receive (&t, 0xFFFFFFFE, NULL);
   disco_reload_ack_tracker_receive (&t, 0xFFFFFFFF, NULL);
-  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 0, &dup), ==, (1u << 1) | (1u << 2));
+  g_assert_cmpuint (disco_reload_ack_tracker_receive (&t, 0, &dup), ==, (1u << 0) | (1u << 1));
   g_assert_false (dup);
+
+  /* The sender reads it back the same way. */
+  g_assert_true (disco_reload_ack_covers (5, 0, 5));
+  g_assert_true (disco_reload_ack_covers (5, 1u << 0, 4));
+  g_assert_false (disco_reload_ack_covers (5, 1u << 0, 3));
+  g_assert_true (disco_reload_ack_covers (40, 1u << 31, 8));
+  g_assert_false (disco_reload_ack_covers (40, 0xFFFFFFFFu, 7));
+  g_assert_true (disco_reload_ack_covers (1, 1u << 1, 0xFFFFFFFFu));
 }
 
 static void
@@ -146,7 +159,7 @@ test_rtt (void)
 
   /* Second sample 200 ms: RTTVAR = 3/4*50 + 1/4*100 = 62.5, SRTT = 112.5, RTO = 362.5 ms. */
   disco_reload_rtt_sent (&r, 1, 2000000);
-  disco_reload_rtt_ack (&r, 1, 1u << 1, 2200000);
+  disco_reload_rtt_ack (&r, 1, 1u << 0, 2200000);
   g_assert_cmpint (r.rttvar_us, ==, 62500);
   g_assert_cmpint (r.srtt_us, ==, 112500);
   g_assert_cmpint (r.rto_us, ==, 362500);
@@ -162,7 +175,7 @@ test_rtt (void)
   disco_reload_rtt_sent (&r, 11, 5000001);
   disco_reload_rtt_sent (&r, 12, 5000002);
   guint64 samples = r.samples;
-  g_assert_cmpuint (disco_reload_rtt_ack (&r, 13, (1u << 3) | (1u << 1), 6000000), ==, 2);
+  g_assert_cmpuint (disco_reload_rtt_ack (&r, 13, (1u << 2) | (1u << 0), 6000000), ==, 2);
   g_assert_cmpuint (r.samples, ==, samples);
   g_assert_cmpint (disco_reload_rtt_oldest_unacked (&r), ==, 5000001);
   g_assert_cmpuint (disco_reload_rtt_ack (&r, 11, 0, 6000000), ==, 1);

@@ -4,6 +4,7 @@
  * len(3)), written to a pcap with text2pcap (UDP port 6084) and dissected;
  * the test asserts there are no malformed packets or expert errors (beyond
  * the two known dissector quirks) and that decoded field values match. */
+#include "reload-framing.h"
 #include "reload-wire.h"
 #include "wire-test-util.h"
 
@@ -708,6 +709,72 @@ test_certificate_bucket (void)
   g_assert_cmpstr (field (p, "reload.signature.identity.type", 1), ==, "2");
 }
 
+/* MessageExtensions (one critical, one not) in a Ping, and an ACK frame
+ * whose received bitmap comes from the link's own ACK tracker. */
+static void
+test_extension_and_ack (void)
+{
+  g_autoptr (DiscoReloadMessage) msg = wt_build (DISCO_RELOAD_PING_REQ);
+  DiscoReloadMessageExtension ext1
+      = { .type = 0x7777, .critical = TRUE, .contents = g_bytes_new_static ("xyz", 3) };
+  DiscoReloadMessageExtension ext2
+      = { .type = 0x8001, .critical = FALSE, .contents = g_bytes_new_static ("\x01\x02", 2) };
+  g_autoptr (GBytes) enc = NULL;
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autofree gchar *pcap = NULL;
+  DiscoReloadAckTracker tracker;
+  guint32 received = 0;
+  guint8 ack[DISCO_RELOAD_FRAME_ACK_LEN];
+  Capture c;
+  const Packet *p;
+
+  g_array_append_val (msg->extensions, ext1);
+  g_array_append_val (msg->extensions, ext2);
+  enc = encode_bytes (msg);
+
+  /* DATA frames 1, 2, 3 and 5 arrived (4 got lost): the ACK for 5. */
+  disco_reload_ack_tracker_init (&tracker);
+  const guint32 seqs[] = { 1, 2, 3, 5 };
+  for (gsize i = 0; i < G_N_ELEMENTS (seqs); i++)
+    received = disco_reload_ack_tracker_receive (&tracker, seqs[i], NULL);
+  g_assert_cmphex (received, ==, 0xe); /* bits 1, 2, 3: sequences 3, 2, 1 */
+  disco_reload_frame_write_ack (ack, 5, received);
+
+  capture_init (&c);
+  capture_add (&c, g_bytes_get_data (enc, NULL), g_bytes_get_size (enc));
+  g_ptr_array_add (c.frames, g_bytes_new (ack, sizeof ack));
+  pcap = capture_write (&c);
+  packets = dissect (pcap);
+  g_assert_cmpuint (packets->len, ==, 2);
+
+  p = g_ptr_array_index (packets, 0);
+  assert_no_unexpected_errors (p, FALSE, FALSE);
+  g_assert_cmpstr (field (p, "reload.message.code", 0), ==, "23");
+  g_assert_cmpuint (field_count (p, "reload.message_extension.type"), ==, 2);
+  g_assert_cmpstr (field (p, "reload.message_extension.type", 0), ==, "30583");
+  g_assert_cmpstr (field (p, "reload.message_extension.critical", 0), ==, "1");
+  /* The field spans the opaque<0..2^32-1>: 4 length bytes, then the content. */
+  g_assert_cmpstr (field (p, "reload.message_extension.content", 0), ==, "00:00:00:03:78:79:7a");
+  g_assert_cmpstr (field (p, "reload.message_extension.type", 1), ==, "32769");
+  g_assert_cmpstr (field (p, "reload.message_extension.critical", 1), ==, "0");
+  g_assert_cmpstr (field (p, "reload.message_extension.content", 1), ==, "00:00:00:02:01:02");
+
+  p = g_ptr_array_index (packets, 1);
+  assert_no_unexpected_errors (p, FALSE, FALSE);
+  g_assert_cmpstr (field (p, "reload_framing.type", 0), ==, "129");
+  g_assert_cmpstr (field (p, "reload_framing.ack_sequence", 0), ==, "5");
+  g_assert_cmpstr (field (p, "reload_framing.received", 0), ==, "0x0000000e");
+  /* Wireshark's own reading of the bitmap (a label, only in the text
+   * tree): frames 1 to 3, not 4. */
+  g_assert_nonnull (field (p, "reload_framing.parsed_received", 0));
+  {
+    const char *const verbose[] = { "-V", NULL };
+    g_autofree gchar *text = run_tshark (pcap, verbose);
+    g_assert_nonnull (strstr (text, "[Acked Frames:[1-3]]"));
+  }
+  capture_clear (&c);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -725,5 +792,6 @@ main (int argc, char **argv)
   g_test_add_func ("/wire/tshark/rich-header", test_rich_header);
   g_test_add_func ("/wire/tshark/fragments", test_fragments);
   g_test_add_func ("/wire/tshark/certificate-bucket", test_certificate_bucket);
+  g_test_add_func ("/wire/tshark/extension-and-ack", test_extension_and_ack);
   return g_test_run ();
 }
