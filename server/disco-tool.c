@@ -21,6 +21,7 @@ static const DiscoToolCommand commands[] = {
   { "fetch", "Fetch values from the overlay through a peer", disco_tool_cmd_fetch },
   { "stat", "Fetch value metadata through a peer", disco_tool_cmd_stat },
   { "ping", "Ping a RELOAD node through a peer", disco_tool_cmd_ping },
+  { "route", "Show the hop path to a Node-ID (Chord RouteQuery)", disco_tool_cmd_route },
   { "enroll-server", "Run a RELOAD enrollment server (CA over HTTPS)",
     disco_tool_cmd_enroll_server },
   { "enroll", "Get a RELOAD certificate from an enrollment server", disco_tool_cmd_enroll },

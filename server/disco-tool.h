@@ -19,6 +19,7 @@ int disco_tool_cmd_store (int argc, char **argv);
 int disco_tool_cmd_fetch (int argc, char **argv);
 int disco_tool_cmd_stat (int argc, char **argv);
 int disco_tool_cmd_ping (int argc, char **argv);
+int disco_tool_cmd_route (int argc, char **argv);
 int disco_tool_cmd_enroll_server (int argc, char **argv);
 int disco_tool_cmd_enroll (int argc, char **argv);
 

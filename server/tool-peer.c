@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <json-c/json.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "disco-tool.h"
@@ -69,6 +70,7 @@ typedef struct
 {
   DiscoReloadNode *node;
   char *path;
+  char *last; /* what the file holds now */
 } StatusFile;
 
 /* The peer's state as JSON: identity, link/storage counters and, with
@@ -99,9 +101,21 @@ write_status(gpointer user_data)
   StatusFile *sf = user_data;
   json_object *o = peer_status(sf->node);
   g_autoptr(GError) error = NULL;
-  if (!g_file_set_contents(sf->path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), -1,
-                           &error))
-    g_message("--status-file: %s", error->message);
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+  /* Atomic (readers never see half a file) but not durable: an fsync a
+   * second per peer stalls the main loop on a loaded machine, and
+   * unchanged status is not rewritten at all. */
+  if (g_strcmp0(text, sf->last) != 0)
+    {
+      if (g_file_set_contents_full(sf->path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                   &error))
+        {
+          g_free(sf->last);
+          sf->last = g_strdup(text);
+        }
+      else
+        g_message("--status-file: %s", error->message);
+    }
   json_object_put(o);
   return G_SOURCE_CONTINUE;
 }
@@ -233,6 +247,7 @@ disco_tool_cmd_peer(int argc, char **argv)
   g_main_loop_run(loop);
   if (status_timer)
     g_source_remove(status_timer);
+  g_free(sf.last);
   if (chord)
     {
       /* RFC 6940 §10.7.3: tell the neighbours and hand the data over, then
@@ -253,4 +268,191 @@ disco_tool_cmd_peer(int argc, char **argv)
   g_source_remove(sigterm);
   g_message("peer stopped");
   return 0;
+}
+
+/* ---- disco route ------------------------------------------------------------ */
+
+typedef struct
+{
+  GMainLoop *loop;
+  DiscoReloadMessage *ans;
+  GError *error;
+  DiscoReloadNodeId peer;
+  gboolean done;
+} RouteWait;
+
+static void
+on_route_connected(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  RouteWait *w = user_data;
+  disco_reload_node_connect_finish(NULL, res, &w->peer, &w->error);
+  w->done = TRUE;
+  g_main_loop_quit(w->loop);
+}
+
+static void
+on_route_answer(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  RouteWait *w = user_data;
+  w->ans = disco_reload_node_request_finish(NULL, res, &w->error);
+  w->done = TRUE;
+  g_main_loop_quit(w->loop);
+}
+
+static gboolean
+route_wait(RouteWait *w)
+{
+  w->done = FALSE;
+  g_main_loop_run(w->loop); /* answers always complete from the main loop */
+  return w->error == NULL;
+}
+
+/* `disco route NODE-ID`: the hop path a message for NODE-ID takes from the
+ * peer we link to, walked with RouteQuery (RFC 6940 §10.8): each hop is
+ * asked for its next peer, until a hop names itself (it is the
+ * destination or responsible for it). */
+int
+disco_tool_cmd_route(int argc, char **argv)
+{
+  g_autofree char *peer = NULL, *data_dir = NULL, *config_path = NULL, *user = NULL;
+  gboolean json = FALSE;
+  gint max_hops = 64;
+  GOptionEntry entries[] = {
+    { "peer", 'p', 0, G_OPTION_ARG_STRING, &peer, "Peer to start from (required)", "ADDR:PORT" },
+    { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "Identity and overlay.xml", "DIR" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Overlay configuration document",
+      "FILE" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "User name for a new self-signed identity",
+      "NAME" },
+    { "max-hops", 0, 0, G_OPTION_ARG_INT, &max_hops, "Give up after this many hops (64)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("NODE-ID - show the hop path to a Node-ID");
+  g_autoptr(GError) error = NULL;
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  if (!g_option_context_parse(ctx, &argc, &argv, &error))
+    {
+      g_printerr("disco route: %s\n", error->message);
+      return DISCO_TOOL_EXIT_USAGE;
+    }
+  DiscoReloadNodeId target;
+  if (argc != 2 || !disco_reload_node_id_from_hex(argv[1], &target))
+    {
+      g_printerr("disco route: give one Node-ID (32 hex digits)\n");
+      return DISCO_TOOL_EXIT_USAGE;
+    }
+  if (peer == NULL || max_hops <= 0)
+    {
+      g_printerr("disco route: --peer ADDR:PORT is required, --max-hops must be positive\n");
+      return DISCO_TOOL_EXIT_USAGE;
+    }
+  g_autoptr(GInetSocketAddress) addr = disco_tool_parse_address(peer, &error);
+  if (addr == NULL)
+    {
+      g_printerr("disco route: --peer: %s\n", error->message);
+      return DISCO_TOOL_EXIT_USAGE;
+    }
+  g_autoptr(DiscoReloadConfig) config = NULL;
+  g_autoptr(DiscoReloadIdentity) identity = NULL;
+  if (!disco_reload_node_profile_load(data_dir, config_path, user, &config, &identity, &error))
+    {
+      g_printerr("disco route: %s\n", error->message);
+      return 1;
+    }
+  DiscoReloadNodeSettings s = { .identity = identity, .config = config, .client = TRUE };
+  g_autoptr(DiscoReloadNode) node = disco_reload_node_new(&s, &error);
+  if (node == NULL)
+    {
+      g_printerr("disco route: %s\n", error->message);
+      return 1;
+    }
+  g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+  RouteWait w = { .loop = loop };
+  disco_reload_node_connect_async(node, G_SOCKET_ADDRESS(addr), DISCO_RELOAD_LINK_TLS, NULL, NULL,
+                                  on_route_connected, &w);
+  g_main_loop_run(loop);
+  g_autoptr(GArray) path = g_array_new(FALSE, FALSE, sizeof(DiscoReloadNodeId));
+  const char *problem = NULL;
+  if (w.error == NULL)
+    {
+      DiscoReloadNodeId asked = w.peer;
+      g_array_append_val(path, asked);
+      for (;;)
+        {
+          if ((gint)path->len > max_hops)
+            {
+              problem = "too many hops";
+              break;
+            }
+          DiscoReloadDestination d;
+          memset(&d, 0, sizeof d);
+          disco_reload_destination_set_node(&d, &asked);
+          DiscoReloadMessage *req
+              = disco_reload_node_new_request(node, DISCO_RELOAD_ROUTE_QUERY_REQ, &d);
+          memset(&req->body.route_query_req.destination, 0, sizeof(DiscoReloadDestination));
+          disco_reload_destination_set_node(&req->body.route_query_req.destination, &target);
+          disco_reload_node_request_async(node, req, NULL, on_route_answer, &w);
+          if (!route_wait(&w))
+            break;
+          g_autoptr(DiscoReloadMessage) ans = g_steal_pointer(&w.ans);
+          if (ans->message_code != DISCO_RELOAD_ROUTE_QUERY_ANS)
+            {
+              problem = ans->message_code == DISCO_RELOAD_ERROR
+                            ? disco_reload_error_code_name(ans->body.error.error_code)
+                            : "unexpected answer";
+              break;
+            }
+          DiscoReloadNodeId next = ans->body.route_query_ans.next_peer;
+          if (disco_reload_node_id_equal(&next, &asked))
+            break; /* the destination, or the peer responsible for it */
+          gboolean seen = FALSE;
+          for (guint i = 0; i < path->len && !seen; i++)
+            seen = disco_reload_node_id_equal(&next, &g_array_index(path, DiscoReloadNodeId, i));
+          g_array_append_val(path, next);
+          if (seen)
+            {
+              problem = "routing loop";
+              break;
+            }
+          asked = next;
+        }
+    }
+  int rc = 0;
+  if (w.error)
+    {
+      g_printerr("disco route: %s\n", w.error->message);
+      g_clear_error(&w.error);
+      rc = 1;
+    }
+  else if (problem)
+    {
+      g_printerr("disco route: %s after %u hop(s)\n", problem, path->len);
+      rc = 1;
+    }
+  json_object *hops = json_object_new_array();
+  for (guint i = 0; i < path->len; i++)
+    {
+      g_autofree char *hex = disco_reload_node_id_to_hex(&g_array_index(path, DiscoReloadNodeId, i));
+      if (!json)
+        g_print("%2u %s\n", i, hex);
+      json_object_array_add(hops, json_object_new_string(hex));
+    }
+  if (json)
+    {
+      json_object *o = json_object_new_object();
+      json_object_object_add(o, "ok", json_object_new_boolean(rc == 0));
+      json_object_object_add(o, "destination", json_object_new_string(argv[1]));
+      json_object_object_add(o, "hops", hops);
+      if (problem)
+        json_object_object_add(o, "error", json_object_new_string(problem));
+      g_print("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+      json_object_put(o);
+    }
+  else
+    json_object_put(hops);
+  g_clear_pointer(&node, disco_reload_node_free);
+  while (g_main_context_iteration(NULL, FALSE))
+    ;
+  return rc;
 }

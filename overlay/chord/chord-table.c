@@ -126,8 +126,8 @@ diff (const Snapshot *a, const Snapshot *b)
 static gboolean
 acceptable (DiscoChordTable *t, const DiscoReloadNodeId *peer)
 {
-  return !id_is_zero (peer) && !disco_reload_node_id_is_wildcard (peer) &&
-         !disco_reload_node_id_equal (peer, &t->self);
+  return !id_is_zero (peer) && !disco_reload_node_id_is_wildcard (peer)
+         && !disco_reload_node_id_equal (peer, &t->self);
 }
 
 DiscoChordChange
@@ -140,7 +140,8 @@ disco_chord_table_add_peer (DiscoChordTable *t, const DiscoReloadNodeId *peer)
     return DISCO_CHORD_CHANGED_NONE;
   disco_chord_id_distance (&t->self, peer, &d);
   guint i = lower_bound (t, &d);
-  if (i < t->dist->len && disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) == 0)
+  if (i < t->dist->len
+      && disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) == 0)
     return DISCO_CHORD_CHANGED_NONE;
 
   snapshot (t, &before);
@@ -159,7 +160,8 @@ disco_chord_table_remove_peer (DiscoChordTable *t, const DiscoReloadNodeId *peer
 
   disco_chord_id_distance (&t->self, peer, &d);
   guint i = lower_bound (t, &d);
-  if (i >= t->dist->len || disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) != 0)
+  if (i >= t->dist->len
+      || disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) != 0)
     return DISCO_CHORD_CHANGED_NONE;
 
   snapshot (t, &before);
@@ -176,8 +178,8 @@ disco_chord_table_has_peer (DiscoChordTable *t, const DiscoReloadNodeId *peer)
   DiscoReloadNodeId d;
   disco_chord_id_distance (&t->self, peer, &d);
   guint i = lower_bound (t, &d);
-  return i < t->dist->len &&
-         disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) == 0;
+  return i < t->dist->len
+         && disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) == 0;
 }
 
 guint
@@ -189,7 +191,7 @@ disco_chord_table_peer_count (DiscoChordTable *t)
 guint
 disco_chord_table_get_successors (DiscoChordTable *t, const DiscoReloadNodeId **out)
 {
-  *out = (const DiscoReloadNodeId *) t->peers->data;
+  *out = (const DiscoReloadNodeId *)t->peers->data;
   return MIN (t->peers->len, DISCO_CHORD_NEIGHBORS);
 }
 
@@ -261,15 +263,39 @@ disco_chord_table_next_hop (DiscoChordTable *t, const DiscoReloadNodeId *dest)
    * destination peer itself. */
   disco_chord_id_distance (&t->self, dest, &d);
   guint i = lower_bound (t, &d);
-  if (i < t->dist->len && disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) == 0)
+  if (i < t->dist->len
+      && disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) == 0)
     return &g_array_index (t->peers, DiscoReloadNodeId, i);
   return &g_array_index (t->peers, DiscoReloadNodeId, i - 1);
 }
 
 guint
+disco_chord_table_next_hops (DiscoChordTable *t, const DiscoReloadNodeId *dest, GArray *out)
+{
+  DiscoReloadNodeId d;
+  guint before = out->len;
+
+  if (disco_chord_table_is_responsible (t, dest))
+    return 0;
+  /* Every known peer that precedes @dest (or is it), closest to @dest
+   * first: the greedy choice, then the ones that make less progress but
+   * still never overshoot. */
+  disco_chord_id_distance (&t->self, dest, &d);
+  guint i = lower_bound (t, &d);
+  if (i < t->dist->len
+      && disco_chord_id_compare (&g_array_index (t->dist, DiscoReloadNodeId, i), &d) == 0)
+    g_array_append_val (out, g_array_index (t->peers, DiscoReloadNodeId, i));
+  else if (i == 0)
+    g_array_append_val (out, g_array_index (t->peers, DiscoReloadNodeId, 0)); /* in (self, succ) */
+  for (; i > 0; i--)
+    g_array_append_val (out, g_array_index (t->peers, DiscoReloadNodeId, i - 1));
+  return out->len - before;
+}
+
+guint
 disco_chord_table_replica_peers (DiscoChordTable *t, guint count, const DiscoReloadNodeId **out)
 {
-  *out = (const DiscoReloadNodeId *) t->peers->data;
+  *out = (const DiscoReloadNodeId *)t->peers->data;
   return count ? MIN (count - 1, t->peers->len) : 0;
 }
 
@@ -290,12 +316,11 @@ collect (DiscoChordTable *t, const GArray *ids, GArray *candidates)
 }
 
 void
-disco_chord_table_collect_update (DiscoChordTable *t,
-                                  const DiscoReloadChordUpdate *update,
+disco_chord_table_collect_update (DiscoChordTable *t, const DiscoReloadChordUpdate *update,
                                   GArray *candidates)
 {
-  if (update->type != DISCO_RELOAD_CHORD_UPDATE_NEIGHBORS &&
-      update->type != DISCO_RELOAD_CHORD_UPDATE_FULL)
+  if (update->type != DISCO_RELOAD_CHORD_UPDATE_NEIGHBORS
+      && update->type != DISCO_RELOAD_CHORD_UPDATE_FULL)
     return;
   collect (t, update->predecessors, candidates);
   collect (t, update->successors, candidates);
@@ -352,8 +377,8 @@ disco_chord_table_to_json (DiscoChordTable *t)
   json_object_object_add (o, "predecessors", id_array (t->preds, t->n_preds));
   json_object_object_add (o, "successors", id_array (succ, n_succ));
   json_object_object_add (o, "fingers",
-                          id_array ((const DiscoReloadNodeId *) u.fingers->data, u.fingers->len));
-  json_object_object_add (o, "peers", json_object_new_int ((int) t->peers->len));
+                          id_array ((const DiscoReloadNodeId *)u.fingers->data, u.fingers->len));
+  json_object_object_add (o, "peers", json_object_new_int ((int)t->peers->len));
   g_array_unref (u.predecessors);
   g_array_unref (u.successors);
   g_array_unref (u.fingers);

@@ -34,13 +34,11 @@ int disco_chord_id_compare (const DiscoReloadNodeId *a, const DiscoReloadNodeId 
 
 /* TRUE when @x lies in the half-open ring interval (@from, @to].  When @from
  * equals @to the interval is the whole ring. */
-gboolean disco_chord_id_in_range (const DiscoReloadNodeId *x,
-                                  const DiscoReloadNodeId *from,
+gboolean disco_chord_id_in_range (const DiscoReloadNodeId *x, const DiscoReloadNodeId *from,
                                   const DiscoReloadNodeId *to);
 
 /* Clockwise distance from @a to @b, (b - a) mod 2^128, into @out. */
-void disco_chord_id_distance (const DiscoReloadNodeId *a,
-                              const DiscoReloadNodeId *b,
+void disco_chord_id_distance (const DiscoReloadNodeId *a, const DiscoReloadNodeId *b,
                               DiscoReloadNodeId *out);
 
 /* @id + 2^@exponent mod 2^128 (0 <= exponent < 128), into @out. */
@@ -48,7 +46,6 @@ void disco_chord_id_add_pow2 (const DiscoReloadNodeId *id, guint exponent, Disco
 
 /* The Node-ID form of a 16-byte Resource-ID; FALSE if it is not 16 bytes. */
 gboolean disco_chord_id_from_resource (const DiscoReloadResourceId *rid, DiscoReloadNodeId *out);
-
 
 /* ---- routing table -------------------------------------------------------- */
 
@@ -75,7 +72,8 @@ const DiscoReloadNodeId *disco_chord_table_get_self (DiscoChordTable *table);
 DiscoChordChange disco_chord_table_add_peer (DiscoChordTable *table, const DiscoReloadNodeId *peer);
 
 /* A peer whose link failed or that left. */
-DiscoChordChange disco_chord_table_remove_peer (DiscoChordTable *table, const DiscoReloadNodeId *peer);
+DiscoChordChange disco_chord_table_remove_peer (DiscoChordTable *table,
+                                                const DiscoReloadNodeId *peer);
 
 gboolean disco_chord_table_has_peer (DiscoChordTable *table, const DiscoReloadNodeId *peer);
 guint disco_chord_table_peer_count (DiscoChordTable *table);
@@ -105,10 +103,17 @@ gboolean disco_chord_table_is_responsible (DiscoChordTable *table, const DiscoRe
 const DiscoReloadNodeId *disco_chord_table_next_hop (DiscoChordTable *table,
                                                      const DiscoReloadNodeId *dest);
 
+/* Appends to @out (DiscoReloadNodeId) every peer a message for @dest may
+ * take, best first: the next_hop() choice, then the other known peers
+ * that precede @dest, in decreasing progress.  Used to route around a
+ * hop that is gone or that the message came from.  Returns how many were
+ * appended (0 when we are responsible). */
+guint disco_chord_table_next_hops (DiscoChordTable *table, const DiscoReloadNodeId *dest,
+                                   GArray *out);
+
 /* The replica set for a resource we are responsible for: our first
  * @count - 1 successors (RFC 6940 §10.4: responsible peer + 2 successors). */
-guint disco_chord_table_replica_peers (DiscoChordTable *table,
-                                       guint count,
+guint disco_chord_table_replica_peers (DiscoChordTable *table, guint count,
                                        const DiscoReloadNodeId **out);
 
 /* Learns peers from a received ChordUpdate.  Only IDs that pass the same
@@ -116,14 +121,12 @@ guint disco_chord_table_replica_peers (DiscoChordTable *table,
  * named in an Update are candidates, not links, so they are reported
  * through @candidates (DiscoReloadNodeId, may be NULL) for the node to
  * Attach to; the table itself only changes through add_peer(). */
-void disco_chord_table_collect_update (DiscoChordTable *table,
-                                       const DiscoReloadChordUpdate *update,
+void disco_chord_table_collect_update (DiscoChordTable *table, const DiscoReloadChordUpdate *update,
                                        GArray *candidates);
 
 /* Fills @update (type FULL) with our current view; the arrays are created
  * here and freed by the caller's disco_reload_chord_update_clear(). */
-void disco_chord_table_fill_update (DiscoChordTable *table,
-                                    guint32 uptime,
+void disco_chord_table_fill_update (DiscoChordTable *table, guint32 uptime,
                                     DiscoReloadChordUpdate *update);
 
 /* For the status page: self, predecessors, successors, distinct fingers. */

@@ -15,6 +15,8 @@
 /* How many far fingers the stabilization cycles through (finger i covers
  * self + 2^(127 - i)): the far half of a small ring is all that matters. */
 #define FINGERS_REPAIRED 16
+/* Periodic (not reactive) Updates every this many stabilization ticks. */
+#define UPDATE_EVERY_TICKS 5
 
 static void schedule_update (DiscoReloadNode *node);
 
@@ -43,7 +45,10 @@ static void
 on_change (DiscoReloadNode *node, DiscoChordChange change)
 {
   if (change & (DISCO_CHORD_CHANGED_SUCCESSORS | DISCO_CHORD_CHANGED_PREDECESSORS))
-    schedule_update (node);
+    {
+      schedule_update (node);
+      disco_reload_node_replica_schedule (node);
+    }
 }
 
 /* ---- routing --------------------------------------------------------------- */
@@ -56,19 +61,30 @@ disco_reload_node_chord_route (DiscoReloadNode *node, const DiscoReloadDestinati
   if (node->chord == NULL || !dest_id (d, &id) || is_self (node, &id))
     return NULL;
   DiscoReloadLink *l;
-  if (d->type == DISCO_RELOAD_DESTINATION_NODE && disco_chord_table_has_peer (node->chord, &id))
+  /* §6.1: a node in the connection table is sent to directly. */
+  if (d->type == DISCO_RELOAD_DESTINATION_NODE)
     {
       l = disco_reload_node_find_link (node, &id);
       if (l && l != from)
         return l;
     }
-  const DiscoReloadNodeId *hop = disco_chord_table_next_hop (node->chord, &id);
-  if (hop)
+  /* The greedy hop, else the next best one that still makes progress:
+   * never back where the message came from (the previous hop's table
+   * disagrees with ours; bouncing would only loop), never a link that is
+   * gone. */
+  g_autoptr (GArray) hops = g_array_new (FALSE, FALSE, sizeof (DiscoReloadNodeId));
+  guint n = disco_chord_table_next_hops (node->chord, &id, hops);
+  const DiscoReloadNodeId *hop = n ? &g_array_index (hops, DiscoReloadNodeId, 0) : NULL;
+  for (guint i = 0; i < n; i++)
     {
-      l = disco_reload_node_find_link (node, hop);
-      if (l && l != from)
+      l = disco_reload_node_find_link (node, &g_array_index (hops, DiscoReloadNodeId, i));
+      if (l && l != from && disco_reload_link_is_open (l))
         return l;
     }
+  /* Not in the ring yet: our admitting peer knows better than our table. */
+  if (!node->joined && node->admitting && node->admitting != from
+      && disco_reload_link_is_established (node->admitting))
+    return node->admitting;
   /* A node we are responsible for but that is not in the ring (a client,
    * or a peer still joining) is reached over its direct link, unless the
    * message came from it: then it is asking for its own Node-ID (Join). */
@@ -93,12 +109,29 @@ disco_reload_node_chord_is_local (DiscoReloadNode *node, const DiscoReloadDestin
    * route its own Join Attach back to it. */
   if (!node->joined)
     return FALSE;
-  if (disco_chord_table_is_responsible (node->chord, &id))
-    return TRUE;
-  /* A peer asking for its own Node-ID (a Join retried after we learned of
-   * it): answer rather than bounce the request back to it. */
-  const DiscoReloadNodeId *prev = from ? disco_reload_link_get_peer_node_id (from) : NULL;
-  return d->type == DISCO_RELOAD_DESTINATION_NODE && prev && disco_reload_node_id_equal (prev, &id);
+  /* RFC 6940 §6.1: another peer's Node-ID in our range is not ours to
+   * answer (an Attach meant for a candidate must not be answered by us:
+   * the requester would link to the wrong Node-ID).  Finger and Join
+   * Attaches go to Resource-IDs. */
+  if (d->type != DISCO_RELOAD_DESTINATION_RESOURCE)
+    return FALSE;
+  return disco_chord_table_is_responsible (node->chord, &id);
+}
+
+gboolean
+disco_reload_node_chord_via_loops (DiscoReloadNode *node, const DiscoReloadForwardingHeader *hdr)
+{
+  if (node->chord == NULL)
+    return FALSE;
+  /* Each forwarder appends its previous hop: our own Node-ID in the via
+   * list means the message has been through us already. */
+  for (guint i = 0; i < hdr->via_list->len; i++)
+    {
+      const DiscoReloadDestination *v = &g_array_index (hdr->via_list, DiscoReloadDestination, i);
+      if (v->type == DISCO_RELOAD_DESTINATION_NODE && is_self (node, &v->node))
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* ---- sending helpers ---------------------------------------------------------- */
@@ -281,7 +314,11 @@ on_attach_answer (GObject *src, GAsyncResult *res, gpointer user_data)
       && g_inet_address_equal (g_inet_socket_address_get_address (own),
                                g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr))))
     {
-      attach_op_free (op); /* we are the responsible peer ourselves */
+      /* We are the responsible peer ourselves (someone routed our own
+       * Attach back to us): a Join must be tried again, not forgotten. */
+      if (op->join)
+        node->join_started = FALSE;
+      attach_op_free (op);
       return;
     }
   DiscoReloadLink *have = linked_to (node, G_INET_SOCKET_ADDRESS (addr));
@@ -299,15 +336,50 @@ on_attach_answer (GObject *src, GAsyncResult *res, gpointer user_data)
                                    on_attach_connected, op);
 }
 
-/* Attach to @target (a peer's Node-ID, or any ID when @expect is FALSE)
- * and link to the peer that answers. */
-static void
-attach_to (DiscoReloadNode *node, const DiscoReloadNodeId *target, gboolean expect, gboolean join)
+typedef enum
 {
+  ATTACH_PEER,     /* a known peer's Node-ID: link to exactly it */
+  ATTACH_RESOURCE, /* whoever is responsible for the ID (a finger target) */
+  ATTACH_JOIN,     /* §10.5: Resource-ID self + 1, then Join the answerer */
+} AttachMode;
+
+/* Attach to @target and link to the peer that answers.  A peer named by
+ * another (@via, may be NULL) is source-routed through it (§10.5: the
+ * announcer has a link to it, the ring may not route to it yet). */
+static void
+attach_to (DiscoReloadNode *node, const DiscoReloadNodeId *target, AttachMode mode,
+           const DiscoReloadNodeId *via)
+{
+  gboolean expect = mode == ATTACH_PEER, join = mode == ATTACH_JOIN;
   g_autofree char *key = disco_reload_node_id_to_hex (target);
   if (g_hash_table_contains (node->attaching, key))
     return;
-  DiscoReloadMessage *req = request_to_node (node, DISCO_RELOAD_ATTACH_REQ, target);
+  DiscoReloadMessage *req;
+  if (mode == ATTACH_PEER)
+    {
+      DiscoReloadDestination d;
+      memset (&d, 0, sizeof d);
+      disco_reload_destination_set_node (&d, target);
+      if (via && !is_self (node, via) && !disco_reload_node_id_equal (via, target))
+        {
+          req = request_to_node (node, DISCO_RELOAD_ATTACH_REQ, via);
+          g_array_append_val (req->header.destination_list, d);
+        }
+      else
+        req = request_to_node (node, DISCO_RELOAD_ATTACH_REQ, target);
+    }
+  else
+    {
+      DiscoReloadNodeId id = *target;
+      if (join)
+        disco_chord_id_add_pow2 (target, 0, &id);
+      DiscoReloadResourceId rid = { .len = DISCO_RELOAD_NODE_ID_LENGTH };
+      memcpy (rid.id, id.id, DISCO_RELOAD_NODE_ID_LENGTH);
+      DiscoReloadDestination d;
+      memset (&d, 0, sizeof d);
+      disco_reload_destination_set_resource (&d, &rid);
+      req = disco_reload_node_new_request (node, DISCO_RELOAD_ATTACH_REQ, &d);
+    }
   fill_attach (node, &req->body.attach);
   AttachOp *op = g_new0 (AttachOp, 1);
   op->node = node;
@@ -359,84 +431,27 @@ start_join (DiscoReloadNode *node)
   node->join_started = TRUE;
   /* §10.5 step 2: an Attach to our own Node-ID reaches the peer responsible
    * for it, our future successor (the admitting peer). */
-  attach_to (node, disco_reload_node_get_node_id (node), FALSE, TRUE);
+  attach_to (node, disco_reload_node_get_node_id (node), ATTACH_JOIN, NULL);
 }
 
 /* ---- handover (RFC 6940 §10.5 step 6, §10.7.3) ---------------------------------- */
 
-typedef struct
+static gboolean
+not_responsible (DiscoReloadNode *node, const DiscoReloadNodeId *resource, gpointer data)
 {
-  DiscoReloadNode *node;
-  const DiscoReloadNodeId *to;
-  gboolean all; /* Leave: everything, else only what we are no longer responsible for */
-  guint sent;
-} Handover;
-
-/* The receiver verifies each value against its signer's certificate:
- * put the certificates we keep for this slot into the Store's security
- * block (a local Fetch collects them; signing adds ours after them). */
-static void
-attach_signer_certs (DiscoReloadNode *node, const DiscoReloadResourceId *resource,
-                     DiscoReloadKindId kind, DiscoReloadMessage *store)
-{
-  DiscoReloadDataModel model = disco_reload_config_kind_model (kind, node->config);
-  g_autoptr (DiscoReloadMessage) fetch = disco_reload_message_new (DISCO_RELOAD_FETCH_REQ);
-  g_autoptr (DiscoReloadMessage) ans = disco_reload_message_new (DISCO_RELOAD_FETCH_ANS);
-  fetch->body.fetch_req.resource = *resource;
-  DiscoReloadStoredDataSpecifier *spec = disco_reload_stored_data_specifier_new (kind, model);
-  if (model == DISCO_RELOAD_DATA_MODEL_ARRAY && spec->indices)
-    {
-      DiscoReloadArrayRange all = { 0, DISCO_RELOAD_ARRAY_LAST };
-      g_array_append_val (spec->indices, all);
-    }
-  g_ptr_array_add (fetch->body.fetch_req.specifiers, spec);
-  DiscoReloadErrorResponse err = { 0 };
-  if (!disco_reload_storage_fetch (node->storage, &fetch->body.fetch_req, &ans->body.fetch_ans,
-                                   store->security.certificates, &err))
-    {
-      /* Hand the error's fields to a message that frees them. */
-      g_autoptr (DiscoReloadMessage) e = disco_reload_message_new (DISCO_RELOAD_ERROR);
-      g_clear_pointer (&e->body.error.error_info, g_bytes_unref);
-      e->body.error = err;
-    }
+  return !disco_chord_table_is_responsible (node->chord, resource);
 }
 
-static void
-handover_slot (const DiscoReloadResourceId *resource, DiscoReloadStoreKindData *kd,
-               gpointer user_data)
-{
-  Handover *h = user_data;
-  DiscoReloadNodeId rid;
-  if (!disco_chord_id_from_resource (resource, &rid))
-    return;
-  if (!h->all && disco_chord_table_is_responsible (h->node->chord, &rid))
-    return;
-  if (kd->values == NULL || kd->values->len == 0)
-    return;
-  DiscoReloadMessage *req = request_to_node (h->node, DISCO_RELOAD_STORE_REQ, h->to);
-  req->body.store_req.resource = *resource;
-  req->body.store_req.replica_number = 1;
-  attach_signer_certs (h->node, resource, kd->kind, req);
-  DiscoReloadStoreKindData *copy
-      = disco_reload_store_kind_data_new (kd->kind, kd->generation_counter);
-  while (kd->values->len > 0)
-    g_ptr_array_add (copy->values, g_ptr_array_steal_index (kd->values, 0));
-  g_ptr_array_add (req->body.store_req.kind_data, copy);
-  disco_reload_node_request_async (h->node, req, h->node->chord_cancel, on_fire_and_forget,
-                                   "handover Store");
-  h->sent++;
-}
-
+/* @all (Leave): everything, else what we are no longer responsible for.
+ * Handed-over values keep their generation and travel as replica Stores
+ * (the receiver checks them, not the original writer's rights); we keep
+ * our copy, since after a join we are the new peer's first replica. */
 static void
 handover (DiscoReloadNode *node, const DiscoReloadNodeId *to, gboolean all)
 {
-  if (node->storage == NULL || to == NULL)
-    return;
-  DiscoReloadNodeId target = *to;
-  Handover h = { .node = node, .to = &target, .all = all };
-  disco_reload_storage_foreach (node->storage, handover_slot, &h);
-  if (h.sent)
-    g_message ("chord: handed %u slot(s) over", h.sent);
+  guint sent = disco_reload_node_replica_push (node, to, 1, all ? NULL : not_responsible, NULL);
+  if (sent)
+    g_message ("chord: handed %u slot(s) over", sent);
 }
 
 /* ---- Update ------------------------------------------------------------------ */
@@ -501,7 +516,7 @@ schedule_update (DiscoReloadNode *node)
 }
 
 static void
-attach_candidates (DiscoReloadNode *node, GArray *candidates)
+attach_candidates (DiscoReloadNode *node, GArray *candidates, const DiscoReloadNodeId *via)
 {
   for (guint i = 0; i < candidates->len; i++)
     {
@@ -512,7 +527,7 @@ attach_candidates (DiscoReloadNode *node, GArray *candidates)
           on_change (node, disco_chord_table_add_peer (node->chord, id));
           continue;
         }
-      attach_to (node, id, TRUE, FALSE);
+      attach_to (node, id, ATTACH_PEER, via);
     }
 }
 
@@ -537,7 +552,7 @@ handle_update (DiscoReloadNode *node, const DiscoReloadMessage *req,
     on_change (node, disco_chord_table_add_peer (node->chord, from));
   g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (DiscoReloadNodeId));
   disco_chord_table_collect_update (node->chord, &req->body.update_req, candidates);
-  attach_candidates (node, candidates);
+  attach_candidates (node, candidates, from);
   node->updates_in++;
   return disco_reload_message_new (DISCO_RELOAD_UPDATE_ANS);
 }
@@ -596,7 +611,7 @@ handle_leave (DiscoReloadNode *node, const DiscoReloadMessage *req, const DiscoR
         if (!disco_reload_node_id_equal (&g_array_index (candidates, DiscoReloadNodeId, i),
                                          &signer->node_id))
           g_array_append_val (keep, g_array_index (candidates, DiscoReloadNodeId, i));
-      attach_candidates (node, keep);
+      attach_candidates (node, keep, NULL);
       g_array_unref (keep);
     }
   disco_reload_chord_leave_data_clear (&ld);
@@ -677,9 +692,16 @@ stabilize (gpointer user_data)
     start_join (node);
   else if (!node->join_started && !node->joined && node->chord_first)
     node->joined = TRUE; /* the first peer forms the ring by itself */
-  send_updates (node);
-  /* §10.7.4.3: one far finger per round, Attach to its target. */
-  if (disco_chord_table_peer_count (node->chord) > 0)
+  /* Changes are announced at once (schedule_update); the periodic round
+   * only repairs what a lost Update missed, so it need not run every
+   * tick: each Update is signed and verified, and a ring of sanitized
+   * peers on a small machine spends its CPU on little else. */
+  if (node->stabilize_ticks++ % UPDATE_EVERY_TICKS == 0)
+    send_updates (node);
+  /* §10.7.4.3: one far finger per round, Attach to its target; not
+   * before we are in the ring (the answers would only be our admitting
+   * peer's view, and the extra links slow the join down). */
+  if (node->joined && disco_chord_table_peer_count (node->chord) > 0)
     {
       guint i = node->finger_cursor++ % FINGERS_REPAIRED;
       DiscoReloadNodeId target;
@@ -690,7 +712,7 @@ stabilize (gpointer user_data)
       /* The answer names the responsible peer's address; a peer we
        * already have a link to is not linked twice (see on_attach_answer). */
       if (!disco_chord_table_is_responsible (node->chord, &target))
-        attach_to (node, &target, FALSE, FALSE);
+        attach_to (node, &target, ATTACH_RESOURCE, NULL);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -740,6 +762,7 @@ disco_reload_node_chord_init (DiscoReloadNode *node, const DiscoReloadNodeSettin
   disco_reload_node_set_handler (node, DISCO_RELOAD_JOIN_REQ, handle_join, NULL);
   disco_reload_node_set_handler (node, DISCO_RELOAD_LEAVE_REQ, handle_leave, NULL);
   disco_reload_node_set_handler (node, DISCO_RELOAD_ROUTE_QUERY_REQ, handle_route_query, NULL);
+  disco_reload_node_replica_init (node);
 }
 
 void
@@ -753,6 +776,7 @@ disco_reload_node_chord_dispose (DiscoReloadNode *node)
   if (node->update_idle)
     g_source_remove (node->update_idle);
   node->update_idle = 0;
+  disco_reload_node_replica_dispose (node);
   g_cancellable_cancel (node->chord_cancel);
 }
 
@@ -774,5 +798,9 @@ disco_reload_node_chord_to_json (DiscoReloadNode *node)
   json_object_object_add (o, "joins_answered", json_object_new_int64 ((gint64)node->joins_in));
   json_object_object_add (o, "updates_answered", json_object_new_int64 ((gint64)node->updates_in));
   json_object_object_add (o, "leaves_answered", json_object_new_int64 ((gint64)node->leaves_in));
+  json_object_object_add (o, "replica_stores_out",
+                          json_object_new_int64 ((gint64)node->replica_stores_out));
+  json_object_object_add (o, "replica_stores_in",
+                          json_object_new_int64 ((gint64)node->replica_stores_in));
   return o;
 }

@@ -59,7 +59,11 @@ struct _DiscoReloadNode
   gboolean chord_first;
   guint64 joins_in, updates_in, leaves_in; /* answered Join / Update / Leave */
   guint finger_cursor;
+  guint stabilize_ticks;
   GCancellable *chord_cancel;
+  guint replicate_source;  /* debounced re-replication */
+  guint64 replica_stores_out; /* replica / handover Stores sent */
+  guint64 replica_stores_in;  /* replica Stores accepted */
 };
 
 /* reload-node.c */
@@ -91,6 +95,24 @@ DiscoReloadLink *disco_reload_node_chord_route(DiscoReloadNode *node,
 /* TRUE when a request for @d that came over @from is ours to answer. */
 gboolean disco_reload_node_chord_is_local(DiscoReloadNode *node, const DiscoReloadDestination *d,
                                           DiscoReloadLink *from);
+
+/* TRUE when our own Node-ID is in @hdr's via list: the request has been
+ * here before (answered with Error_Loop_Detected, RFC 7851). */
+gboolean disco_reload_node_chord_via_loops(DiscoReloadNode *node,
+                                           const DiscoReloadForwardingHeader *hdr);
+#define DISCO_RELOAD_NODE_ERROR_LOOP_DETECTED 0x19
+/* Graceful leave / replication (reload-node-replica.c). */
+void disco_reload_node_replica_init(DiscoReloadNode *node);
+void disco_reload_node_replica_dispose(DiscoReloadNode *node);
+/* The successor or predecessor set changed: re-replicate soon. */
+void disco_reload_node_replica_schedule(DiscoReloadNode *node);
+/* Sends every value we hold for a resource @filter accepts to @to, with
+ * @replica_number (handover: 1 or more); returns the Store count. */
+typedef gboolean (*DiscoReloadNodeSlotFilter)(DiscoReloadNode *node,
+                                             const DiscoReloadNodeId *resource, gpointer data);
+guint disco_reload_node_replica_push(DiscoReloadNode *node, const DiscoReloadNodeId *to,
+                                     guint8 replica_number, DiscoReloadNodeSlotFilter filter,
+                                     gpointer data);
 
 /* reload-node-client.c */
 void disco_reload_node_client_init(DiscoReloadNode *node);

@@ -615,6 +615,13 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
     }
   DiscoReloadDestination *first = &g_array_index(hdr.destination_list, DiscoReloadDestination, 0);
   gboolean local = FALSE;
+  if (request && !is_me(node, first) && disco_reload_node_chord_via_loops(node, &hdr))
+    {
+      node->stats.dropped++;
+      disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_NODE_ERROR_LOOP_DETECTED,
+                                   "this peer is in the via list already");
+      goto out;
+    }
   if (is_me(node, first))
     local = TRUE;
   else if (first->type == DISCO_RELOAD_DESTINATION_RESOURCE)
@@ -636,6 +643,15 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
           if (next)
             {
               forward(node, data, len, &hdr, header_len, link, next, request);
+              goto out;
+            }
+          if (!disco_reload_node_chord_is_local(node, first, link))
+            {
+              /* Not ours (or not joined yet) and no other way on. */
+              node->stats.dropped++;
+              if (request)
+                disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_ERROR_NOT_FOUND,
+                                             "no route to the responsible peer");
               goto out;
             }
         }

@@ -18,7 +18,7 @@ id_random (GRand *r)
 {
   DiscoReloadNodeId id;
   for (int i = 0; i < DISCO_RELOAD_NODE_ID_LENGTH; i++)
-    id.id[i] = (guint8) g_rand_int_range (r, 0, 256);
+    id.id[i] = (guint8)g_rand_int_range (r, 0, 256);
   return id;
 }
 
@@ -119,15 +119,15 @@ ring_build (Ring *ring, guint n, guint32 seed)
         {
           disco_chord_table_add_peer (ring->tables[i],
                                       &g_array_index (ring->ids, DiscoReloadNodeId, (i + k) % n));
-          disco_chord_table_add_peer (ring->tables[i],
-                                      &g_array_index (ring->ids, DiscoReloadNodeId, (i + n - k) % n));
+          disco_chord_table_add_peer (
+              ring->tables[i], &g_array_index (ring->ids, DiscoReloadNodeId, (i + n - k) % n));
         }
       for (guint f = 0; f < DISCO_CHORD_FINGERS; f++)
         {
           DiscoReloadNodeId target;
           disco_chord_table_finger_target (ring->tables[i], f, &target);
-          disco_chord_table_add_peer (
-              ring->tables[i], &g_array_index (ring->ids, DiscoReloadNodeId, true_owner (ring, &target)));
+          disco_chord_table_add_peer (ring->tables[i], &g_array_index (ring->ids, DiscoReloadNodeId,
+                                                                       true_owner (ring, &target)));
         }
     }
 }
@@ -207,9 +207,67 @@ test_ring_routing (gconstpointer data)
           routes++;
         }
     }
-  double mean = (double) total_hops / routes;
-  g_test_message ("N=%u mean hops %.2f (Chord expects %.2f), max %u", n, mean, 0.5 * log2 (n), max_hops);
-  g_assert_cmpuint (max_hops, <=, (guint) ceil (log2 (n)) + 2);
+  double mean = (double)total_hops / routes;
+  g_test_message ("N=%u mean hops %.2f (Chord expects %.2f), max %u", n, mean, 0.5 * log2 (n),
+                  max_hops);
+  g_assert_cmpuint (max_hops, <=, (guint)ceil (log2 (n)) + 2);
+  ring_free (&ring);
+}
+
+/* The alternates never overshoot: each precedes (or is) the destination,
+ * the first is next_hop()'s choice, and routing over the k-th alternate
+ * of every hop still ends at the true owner. */
+static void
+test_next_hops (void)
+{
+  g_autoptr (GRand) r = g_rand_new_with_seed (99);
+  Ring ring;
+  ring_build (&ring, 40, 4242);
+  for (guint k = 0; k < 100; k++)
+    {
+      DiscoReloadNodeId key = id_random (r);
+      guint owner = true_owner (&ring, &key);
+      g_autoptr (GArray) hops = g_array_new (FALSE, FALSE, sizeof (DiscoReloadNodeId));
+      g_assert_cmpuint (disco_chord_table_next_hops (ring.tables[owner], &key, hops), ==, 0);
+      for (guint alt = 0; alt < 3; alt++)
+        {
+          guint at = (owner + 1 + k) % ring.n, steps = 0;
+          for (;;)
+            {
+              g_array_set_size (hops, 0);
+              guint n = disco_chord_table_next_hops (ring.tables[at], &key, hops);
+              if (n == 0)
+                break;
+              const DiscoReloadNodeId *best = disco_chord_table_next_hop (ring.tables[at], &key);
+              g_assert_true (
+                  disco_reload_node_id_equal (best, &g_array_index (hops, DiscoReloadNodeId, 0)));
+              for (guint j = 0; j < n; j++)
+                {
+                  const DiscoReloadNodeId *h = &g_array_index (hops, DiscoReloadNodeId, j);
+                  DiscoReloadNodeId dh, dk;
+                  disco_chord_id_distance (disco_chord_table_get_self (ring.tables[at]), h, &dh);
+                  disco_chord_id_distance (disco_chord_table_get_self (ring.tables[at]), &key, &dk);
+                  /* Only the successor may lie past the key: it owns it. */
+                  if (disco_chord_id_compare (&dh, &dk) > 0)
+                    {
+                      g_assert_cmpuint (n, ==, 1);
+                      g_assert_cmpuint (index_of (&ring, h), ==, owner);
+                    }
+                  if (j > 0)
+                    {
+                      DiscoReloadNodeId dp;
+                      disco_chord_id_distance (disco_chord_table_get_self (ring.tables[at]),
+                                               &g_array_index (hops, DiscoReloadNodeId, j - 1),
+                                               &dp);
+                      g_assert_cmpint (disco_chord_id_compare (&dh, &dp), <, 0);
+                    }
+                }
+              at = index_of (&ring, &g_array_index (hops, DiscoReloadNodeId, MIN (alt, n - 1)));
+              g_assert_cmpuint (++steps, <=, ring.n);
+            }
+          g_assert_cmpuint (at, ==, owner);
+        }
+    }
   ring_free (&ring);
 }
 
@@ -311,6 +369,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/chord/routing/20", GUINT_TO_POINTER (20), test_ring_routing);
   g_test_add_data_func ("/chord/routing/100", GUINT_TO_POINTER (100), test_ring_routing);
   g_test_add_data_func ("/chord/routing/1000", GUINT_TO_POINTER (1000), test_ring_routing);
+  g_test_add_func ("/chord/next-hops", test_next_hops);
   g_test_add_func ("/chord/junk-ids", test_junk_ids);
   g_test_add_func ("/chord/change-flags", test_change_flags);
   return g_test_run ();
