@@ -1282,6 +1282,106 @@ test_forwarding_options (void)
   g_assert_true (disco_reload_forwarding_options_check (&msg->header, known, 1, TRUE, &error));
 }
 
+/* Reassembly per source: one link's fragments never join another's,
+ * per-source limits, a too-large transaction refused once (with its
+ * message code), transit codes for fragments passed on whole. */
+static void
+test_reassembly_sources (void)
+{
+  g_autoptr (GByteArray) a = big_store (4000);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) frags = disco_reload_message_fragment (a->data, a->len, 1200, &error);
+  gint64 now = g_get_monotonic_time ();
+  int src1, src2;
+  GBytes *complete = NULL;
+  guint16 code = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (frags->len, >=, 4);
+#define FRAG(i)                                                                                    \
+  g_bytes_get_data (g_ptr_array_index (frags, i), NULL),                                           \
+      g_bytes_get_size (g_ptr_array_index (frags, i))
+  {
+    g_autoptr (DiscoReloadReassembler) r = disco_reload_reassembler_new (8000, 0, 0);
+
+    /* Source 1 sends the first half, source 2 the rest: nothing completes. */
+    for (guint i = 0; i < frags->len; i++)
+      {
+        g_assert_true (disco_reload_reassembler_add_from (r, i < 2 ? &src1 : &src2, FRAG (i), now,
+                                                          &complete, &code, &error));
+        g_assert_null (complete);
+      }
+    g_assert_cmpuint (disco_reload_reassembler_pending_from (r, &src1), ==, 1);
+    g_assert_cmpuint (disco_reload_reassembler_pending_from (r, &src2), ==, 1);
+    /* Source 1 completes its own. */
+    for (guint i = 2; i < frags->len; i++)
+      g_assert_true (
+          disco_reload_reassembler_add_from (r, &src1, FRAG (i), now, &complete, &code, &error));
+    g_assert_nonnull (complete);
+    g_assert_cmpuint (code, ==, DISCO_RELOAD_STORE_REQ);
+    g_assert_cmpuint (g_bytes_get_size (complete), ==, a->len);
+    g_clear_pointer (&complete, g_bytes_unref);
+    g_assert_cmpuint (disco_reload_reassembler_pending_from (r, &src1), ==, 0);
+    g_assert_cmpuint (disco_reload_reassembler_bytes_from (r, &src1), ==, 0);
+    disco_reload_reassembler_forget (r, &src2);
+    g_assert_cmpuint (disco_reload_reassembler_pending (r), ==, 0);
+  }
+  {
+    /* A source may buffer at most 1500 payload bytes (one fragment). */
+    g_autoptr (DiscoReloadReassembler) r = disco_reload_reassembler_new (8000, 0, 0);
+
+    disco_reload_reassembler_set_source_limits (r, 4, 1500);
+    g_assert_true (
+        disco_reload_reassembler_add_from (r, &src1, FRAG (0), now, &complete, NULL, &error));
+    g_assert_false (
+        disco_reload_reassembler_add_from (r, &src1, FRAG (1), now, &complete, NULL, &error));
+    g_assert_error (error, DISCO_RELOAD_WIRE_ERROR, DISCO_RELOAD_WIRE_ERROR_REASSEMBLY);
+    g_clear_error (&error);
+    g_assert_cmpuint (disco_reload_reassembler_pending (r), ==, 0);
+    g_assert_true (
+        disco_reload_reassembler_add_from (r, &src2, FRAG (0), now, &complete, NULL, &error));
+  }
+  {
+    /* Bounded at 3000 bytes: refused once, as a Store request, then quiet. */
+    g_autoptr (DiscoReloadReassembler) r = disco_reload_reassembler_new (3000, 0, 0);
+    guint i = 0;
+
+    while (disco_reload_reassembler_add_from (r, &src1, FRAG (i), now, &complete, &code, &error))
+      i++;
+    g_assert_error (error, DISCO_RELOAD_WIRE_ERROR, DISCO_RELOAD_WIRE_ERROR_MESSAGE_TOO_LARGE);
+    g_clear_error (&error);
+    g_assert_cmpuint (code, ==, DISCO_RELOAD_STORE_REQ);
+    g_assert_cmpuint (i, <, frags->len - 1);
+    g_assert_false (
+        disco_reload_reassembler_add_from (r, &src1, FRAG (i + 1), now, &complete, &code, &error));
+    g_assert_error (error, DISCO_RELOAD_WIRE_ERROR, DISCO_RELOAD_WIRE_ERROR_REASSEMBLY);
+    g_clear_error (&error);
+    /* After the timeout the transaction id is free again. */
+    disco_reload_reassembler_expire (r, now + DISCO_RELOAD_REASSEMBLY_TIMEOUT_US);
+    g_assert_true (disco_reload_reassembler_add_from (
+        r, &src1, FRAG (0), now + DISCO_RELOAD_REASSEMBLY_TIMEOUT_US, &complete, &code, &error));
+  }
+  {
+    /* Transit: the code comes from the first fragment, until the last. */
+    g_autoptr (DiscoReloadReassembler) r = disco_reload_reassembler_new (8000, 0, 0);
+    DiscoReloadForwardingHeader hdr;
+    gsize hlen;
+
+    disco_reload_forwarding_header_init (&hdr);
+    g_assert_true (disco_reload_forwarding_header_decode (FRAG (0), &hdr, &hlen, NULL));
+    disco_reload_forwarding_header_clear (&hdr);
+    g_assert_cmpuint (disco_reload_reassembler_transit_code (r, &src1, FRAG (1), hlen, now), ==, 0);
+    g_assert_cmpuint (disco_reload_reassembler_transit_code (r, &src1, FRAG (0), hlen, now), ==,
+                      DISCO_RELOAD_STORE_REQ);
+    g_assert_cmpuint (disco_reload_reassembler_transit_code (r, &src2, FRAG (1), hlen, now), ==, 0);
+    for (guint i = 1; i < frags->len; i++)
+      g_assert_cmpuint (disco_reload_reassembler_transit_code (r, &src1, FRAG (i), hlen, now), ==,
+                        DISCO_RELOAD_STORE_REQ);
+    g_assert_cmpuint (disco_reload_reassembler_transit_code (r, &src1, FRAG (1), hlen, now), ==, 0);
+  }
+#undef FRAG
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1309,6 +1409,7 @@ main (int argc, char **argv)
   g_test_add_func ("/wire/signature-input/stored-data", test_stored_data_signature_input);
   g_test_add_func ("/wire/fragment/reassemble", test_fragment_reassemble);
   g_test_add_func ("/wire/fragment/abuse", test_reassembly_abuse);
+  g_test_add_func ("/wire/fragment/sources", test_reassembly_sources);
   g_test_add_func ("/wire/overlay-hash", test_overlay_hash);
   g_test_add_func ("/wire/golden/ping", test_golden_ping);
   g_test_add_func ("/wire/golden/ip-address-port", test_golden_ip_address_port);
