@@ -100,6 +100,9 @@ struct _Member
   gboolean sent_any;
   GstClockTime last_pts;
   gboolean private_active, deaf, talking;
+  /* Private -> shared: both encodes serve the listener until the shared one
+   * has sent it a packet, so no tick goes missing (under room->lock). */
+  gboolean private_leaving, handed_over;
 
   guint64 packets_in, bytes_in, packets_out, bytes_out, rtcp_in;
   guint64 send_errors; /* failed sends (ICMP errors, full socket buffer) */
@@ -114,6 +117,7 @@ struct _DiscoMediaRoom
   guint bus_watch;
 
   GMutex lock;         /* tables, counters, branch membership */
+  GCond handover;      /* with lock: a leaving private listener is served */
   GHashTable *members; /* id -> Member (owned) */
   GHashTable *by_addr; /* AddrKey -> Member (borrowed), RTP and RTCP keys */
   GPtrArray *branches; /* shared Branch (owned) */
@@ -168,21 +172,27 @@ member_mixer_pad (DiscoMediaRoom *room, Member *m)
 
 /* ---------------------------------------------------------------- fan-out */
 
-/* Called with room->lock held. */
-static void
+/* Called with room->lock held.  FALSE if nothing was sent. */
+static gboolean
 send_to_member (DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size, GstClockTime pts,
                 guint clock_rate)
 {
   guint8 pkt[RTP_MAX];
 
   if (m->p.remote_rtp == NULL)
-    return;
+    return FALSE;
+  /* Encoders stamp packets a lookahead early (Opus: 312 samples) except
+   * their very first one, and two encoders started at different ticks may
+   * disagree on the phase: on the ptime grid they all agree, so moving
+   * between encodes never bends the listener's RTP timestamps. */
+  GstClockTime grid = (GstClockTime)m->p.ptime_ms * GST_MSECOND;
+  pts = (pts + grid / 2) / grid * grid;
   /* A listener moving between encodes may see the same tick twice.  A jump
    * back of a second or more is not a duplicate but a new timeline: resync
    * rather than mute the listener for good. */
   if (m->sent_any && GST_CLOCK_TIME_IS_VALID (pts) && pts <= m->last_pts
       && m->last_pts - pts < GST_SECOND)
-    return;
+    return FALSE;
   memcpy (pkt, data, size);
   guint32 ts = m->ts_base + (guint32)gst_util_uint64_scale (pts, clock_rate, GST_SECOND);
   pkt[1] = (m->sent_any ? (data[1] & 0x80) : 0x80) | (m->p.payload_type & 0x7f);
@@ -214,6 +224,7 @@ send_to_member (DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size,
       m->send_errors++;
       g_error_free (err);
     }
+  return TRUE;
 }
 
 static gboolean
@@ -252,8 +263,13 @@ on_encoded (GstAppSink *sink, gpointer data)
           for (guint i = 0; i < b->members->len; i++)
             {
               Member *m = g_ptr_array_index (b->members, i);
-              if (member_listens (m))
-                send_to_member (room, m, map.data, map.size, pts, b->clock_rate);
+              if ((member_listens (m) || m->private_leaving)
+                  && send_to_member (room, m, map.data, map.size, pts, b->clock_rate)
+                  && m->private_leaving)
+                {
+                  m->handed_over = TRUE;
+                  g_cond_broadcast (&room->handover);
+                }
             }
         }
       g_mutex_unlock (&room->lock);
@@ -269,8 +285,11 @@ branch_in_use (Branch *b)
   if (b->source == SOURCE_MINUS)
     return b->owner != NULL;
   for (guint i = 0; i < b->members->len; i++)
-    if (member_listens (g_ptr_array_index (b->members, i)))
-      return TRUE;
+    {
+      Member *m = g_ptr_array_index (b->members, i);
+      if (member_listens (m) || m->private_leaving)
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -426,13 +445,25 @@ member_wants_private (Member *m)
   return !m->is_leg && m->talking && m->p.codec != DISCO_MEDIA_CODEC_G722;
 }
 
+/* @handover: keep serving the listener until the shared encode took over
+ * (a talker going quiet); not when it leaves or changes codec anyway. */
 static void
-private_stop (DiscoMediaRoom *room, Member *m)
+private_stop (DiscoMediaRoom *room, Member *m, gboolean handover)
 {
   Branch *b = m->priv;
   if (b == NULL)
     return;
   g_mutex_lock (&room->lock);
+  if (handover && m->private_active && m->p.send && !m->deaf && m->shared != NULL)
+    {
+      m->private_leaving = TRUE;
+      m->handed_over = FALSE;
+      gint64 end = g_get_monotonic_time () + 500 * G_TIME_SPAN_MILLISECOND;
+      while (!m->handed_over)
+        if (!g_cond_wait_until (&room->handover, &room->lock, end))
+          break;
+      m->private_leaving = FALSE;
+    }
   b->owner = NULL;
   m->priv = NULL;
   m->private_active = FALSE; /* the shared encode serves it from the next tick */
@@ -913,7 +944,7 @@ member_unindex (DiscoMediaRoom *room, Member *m)
 static void
 member_detach_output (DiscoMediaRoom *room, Member *m)
 {
-  private_stop (room, m);
+  private_stop (room, m, FALSE);
   g_mutex_lock (&room->lock);
   if (m->shared != NULL)
     g_ptr_array_remove (m->shared->members, m);
@@ -1056,7 +1087,7 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
           if (member_wants_private (m))
             private_start (room, m);
           else
-            private_stop (room, m);
+            private_stop (room, m, TRUE);
           break;
         }
       case GST_MESSAGE_ERROR:
@@ -1129,6 +1160,7 @@ disco_media_room_new (const char *name, const char *bind_address, GError **error
   room->socket = g_steal_pointer (&sock);
   room->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
   g_mutex_init (&room->lock);
+  g_cond_init (&room->handover);
   room->members = g_hash_table_new (g_str_hash, g_str_equal);
   room->by_addr = g_hash_table_new (addr_key_hash, addr_key_equal);
   room->branches = g_ptr_array_new ();
@@ -1211,6 +1243,7 @@ disco_media_room_free (DiscoMediaRoom *room)
   g_socket_close (room->socket, NULL);
   g_object_unref (room->socket);
   g_mutex_clear (&room->lock);
+  g_cond_clear (&room->handover);
   g_free (room->name);
   g_free (room);
 }
@@ -1294,7 +1327,7 @@ disco_media_room_update_participant (DiscoMediaRoom *room, const char *id,
       return FALSE;
     }
   if (!m->p.send)
-    private_stop (room, m);
+    private_stop (room, m, TRUE);
   else if (member_wants_private (m))
     private_start (room, m);
   return TRUE;
@@ -1342,7 +1375,7 @@ disco_media_room_set_deaf (DiscoMediaRoom *room, const char *id, gboolean deaf, 
   m->deaf = deaf;
   g_mutex_unlock (&room->lock);
   if (deaf)
-    private_stop (room, m);
+    private_stop (room, m, TRUE);
   else if (member_wants_private (m))
     private_start (room, m);
   return TRUE;

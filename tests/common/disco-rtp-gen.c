@@ -15,7 +15,8 @@ struct _DiscoRtpGen
   DiscoRtpGenStats stats;
   guint32 last_ssrc;
   guint16 last_seq;
-  gboolean have_last;
+  guint32 last_ts, last_step;
+  gboolean have_last, have_step;
   gint64 last_rx_us;
   guint loss_percent;
   GRand *rand;
@@ -46,6 +47,7 @@ on_receive (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     return GST_PAD_PROBE_OK;
   guint16 seq = (guint16)(h[2] << 8 | h[3]);
   guint32 ssrc = (guint32)h[8] << 24 | (guint32)h[9] << 16 | (guint32)h[10] << 8 | h[11];
+  guint32 ts = (guint32)h[4] << 24 | (guint32)h[5] << 16 | (guint32)h[6] << 8 | h[7];
   gint64 now = g_get_monotonic_time ();
   g_mutex_lock (&gen->lock);
   if (gen->last_rx_us != 0)
@@ -58,8 +60,17 @@ on_receive (GstPad *pad, GstPadProbeInfo *info, gpointer data)
         gen->stats.ssrc_changes++;
       else if (seq != (guint16)(gen->last_seq + 1))
         gen->stats.seq_gaps++;
+      else
+        {
+          guint32 step = ts - gen->last_ts;
+          if (gen->have_step && step != gen->last_step)
+            gen->stats.ts_jumps++;
+          gen->last_step = step;
+          gen->have_step = TRUE;
+        }
     }
   gen->have_last = TRUE;
+  gen->last_ts = ts;
   gen->last_seq = seq;
   gen->last_ssrc = ssrc;
   g_mutex_unlock (&gen->lock);

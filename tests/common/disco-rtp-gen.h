@@ -31,6 +31,8 @@ typedef struct
   guint64 packets;      /* RTP packets received */
   guint64 seq_gaps;     /* packets whose seq != previous + 1 (same SSRC) */
   guint64 ssrc_changes; /* SSRC differed from the previous packet */
+  guint64 ts_jumps;     /* consecutive packets (same SSRC, seq + 1) whose RTP
+                         * timestamp step differs from the step before */
   guint64 sent;         /* RTP packets handed to the socket */
   guint64 dropped;      /* RTP packets dropped by the loss simulation */
   gint64 max_gap_us;    /* longest time between two received packets */
