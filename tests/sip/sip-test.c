@@ -61,6 +61,39 @@ sip_test_free_port (guint span)
   return 0;
 }
 
+/* sipp's -mp and what [auto_media_port] walks through (sipp 3.6:
+ * mp + 4 * (call - 1), modulo 10000): taken BELOW the ephemeral range
+ * (32768+ on Linux), so that no socket the kernel hands out elsewhere (the
+ * daemon's media rooms, other tests) lands in the middle of it.  Each range
+ * is checked free, and never handed out twice in one process. */
+static guint
+media_port (guint calls)
+{
+  guint span = MIN (4 * MAX (calls, 1u), 10000u) + 4;
+  static GHashTable *given;
+  if (given == NULL)
+    given = g_hash_table_new (NULL, NULL);
+  for (int attempt = 0; attempt < 500; attempt++)
+    {
+      /* Even, in 10000..32766-span; the pid spreads parallel tests apart. */
+      guint room = (32766 - span - 10000) / 2;
+      guint base
+          = 10000 + 2 * ((g_random_int_range (0, (gint32)room) + (guint)getpid () * 7) % room);
+      gboolean ok = TRUE;
+      /* The even ones: RTP (the odd RTCP ports follow them). */
+      for (guint i = 0; i < span && ok; i += 2)
+        ok = !g_hash_table_contains (given, GUINT_TO_POINTER (base + i)) && port_free (base + i);
+      if (ok)
+        {
+          for (guint i = 0; i < span; i += 2)
+            g_hash_table_add (given, GUINT_TO_POINTER (base + i));
+          return base;
+        }
+    }
+  g_error ("no free media port range of %u below the ephemeral ports", span);
+  return 0;
+}
+
 char *
 sip_test_scenario (const char *name)
 {
@@ -87,7 +120,11 @@ sip_test_sipp_start (const char *target, const char *scenario, guint timeout_s, 
     }
 
   s->port = sip_test_free_port (1);
-  guint media = sip_test_free_port (4);
+  guint calls = 1;
+  for (const char *const *a = extra; a && a[0] && a[1]; a++)
+    if (g_str_equal (a[0], "-m"))
+      calls = (guint)atoi (a[1]);
+  guint media = media_port (calls);
   guint control = sip_test_free_port (1);
   g_ptr_array_add (argv, g_strdup ("sipp"));
   if (target && *target) /* none for a server scenario */
