@@ -315,12 +315,17 @@ disco_reload_node_request_async(DiscoReloadNode *node, DiscoReloadMessage *reque
           p->responder = last->node;
         }
     }
+  guint64 txid = p->txid;
   g_hash_table_insert(node->pending, g_memdup2(&p->txid, sizeof p->txid), p);
   if (!send_pending(p, &error))
     {
       pending_fail(p, error);
       return;
     }
+  /* A write that fails closes the link at once, which fails (and frees)
+   * the requests pending on it, this one included. */
+  if (g_hash_table_lookup(node->pending, &txid) != p)
+    return;
   guint interval = MAX(node->config->overlay_reliability_timer, 200);
   p->timer = g_timeout_add(interval, on_retransmit, p);
   /* @cancellable only reaches the GTask: a cancelled caller gets

@@ -11,7 +11,8 @@
  * identity can write hundreds of resources).  A fetch counts a resource
  * as found when it holds a value whose signature verifies, whose signer is
  * the writer and whose ResourceNameExtension is the resource's name.
- * Prints one JSON line {"ok": N, "failed": [{"i": I, "error": "..."}]};
+ * Prints one JSON line {"ok": N, "failed": [{"i": I, "error": "..."}],
+ * "latency_us": [...]} (with --window 1 the latencies are unloaded ones);
  * exits 0 when nothing failed. */
 #include <gio/gio.h>
 #include <json-c/json.h>
@@ -23,7 +24,7 @@
 #include "reload-node.h"
 #include "reload-usages.h"
 
-#define WINDOW 16
+static gint window = 16;
 
 typedef struct
 {
@@ -38,6 +39,7 @@ typedef struct
   json_object *failed;
   GError *connect_error;
   gboolean connected;
+  GArray *latency_us; /* gint64, one per answered request */
 } Run;
 
 typedef struct
@@ -46,6 +48,7 @@ typedef struct
   gint i;
   DiscoReloadResourceId rid;
   char *name;
+  gint64 sent_us;
 } Op;
 
 static char *
@@ -123,6 +126,9 @@ on_answer (GObject *src, GAsyncResult *res, gpointer user_data)
   Run *r = op->run;
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoReloadMessage) ans = disco_reload_node_request_finish (r->node, res, &error);
+  gint64 took = g_get_monotonic_time () - op->sent_us;
+  if (ans)
+    g_array_append_val (r->latency_us, took);
   if (ans == NULL)
     op_fail (op, error->message);
   else if (ans->message_code == DISCO_RELOAD_ERROR)
@@ -194,7 +200,7 @@ make_fetch (Run *r, Op *op)
 static void
 launch (Run *r)
 {
-  while (r->in_flight < WINDOW && r->next < r->to)
+  while (r->in_flight < (guint)window && r->next < r->to)
     {
       Op *op = g_new0 (Op, 1);
       op->run = r;
@@ -211,6 +217,7 @@ launch (Run *r)
           op_done (op);
           continue;
         }
+      op->sent_us = g_get_monotonic_time ();
       disco_reload_node_request_async (r->node, req, NULL, on_answer, op);
     }
 }
@@ -238,12 +245,13 @@ main (int argc, char **argv)
           { "from", 0, 0, G_OPTION_ARG_INT, &from, "First index", "N" },
           { "to", 0, 0, G_OPTION_ARG_INT, &to, "End index (exclusive)", "N" },
           { "step", 0, 0, G_OPTION_ARG_INT, &step, "Index step", "N" },
+          { "window", 0, 0, G_OPTION_ARG_INT, &window, "Requests in flight (16)", "N" },
           { NULL } };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- bulk store/fetch for the ring test");
   g_autoptr (GError) error = NULL;
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || peer == NULL || step <= 0
-      || store == (fetch != NULL))
+      || window <= 0 || store == (fetch != NULL))
     {
       g_printerr ("ring-client: %s\n", error ? error->message : "bad arguments");
       return 2;
@@ -281,6 +289,7 @@ main (int argc, char **argv)
     }
   r.loop = g_main_loop_new (NULL, FALSE);
   r.failed = json_object_new_array ();
+  r.latency_us = g_array_new (FALSE, FALSE, sizeof (gint64));
   disco_reload_node_connect_async (r.node, addr, DISCO_RELOAD_LINK_TLS, NULL, NULL, on_connected,
                                    &r);
   g_main_loop_run (r.loop);
@@ -299,11 +308,18 @@ main (int argc, char **argv)
       json_object *o = json_object_new_object ();
       json_object_object_add (o, "ok", json_object_new_int ((int)r.ok));
       json_object_object_add (o, "failed", json_object_get (r.failed));
+      /* Answer times in microseconds, for the ring benchmark's percentiles. */
+      json_object *lat = json_object_new_array ();
+      for (guint k = 0; k < r.latency_us->len; k++)
+        json_object_array_add (lat,
+                               json_object_new_int64 (g_array_index (r.latency_us, gint64, k)));
+      json_object_object_add (o, "latency_us", lat);
       g_print ("%s\n", json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN));
       json_object_put (o);
       rc = json_object_array_length (r.failed) == 0 ? 0 : 1;
     }
   json_object_put (r.failed);
+  g_array_unref (r.latency_us);
   disco_reload_node_free (r.node);
   while (g_main_context_iteration (NULL, FALSE))
     ;
