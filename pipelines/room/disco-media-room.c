@@ -105,7 +105,12 @@ struct _Member
   gboolean private_leaving, handed_over;
 
   guint64 packets_in, bytes_in, packets_out, bytes_out, rtcp_in;
-  guint64 send_errors; /* failed sends (ICMP errors, full socket buffer) */
+  guint64 events_in, events_out;
+  /* The telephone-event this member is sending (under room->lock). */
+  gboolean te_active;
+  guint32 te_src_ts;
+  GstClockTime te_start; /* room running time when it began */
+  guint64 send_errors;   /* failed sends (ICMP errors, full socket buffer) */
 };
 
 struct _DiscoMediaRoom
@@ -509,6 +514,72 @@ private_start (DiscoMediaRoom *room, Member *m)
 
 /* ------------------------------------------------------------------ input */
 
+/* RFC 4733 event from @src to every other listener that negotiated
+ * telephone-event, in the listener's RTP space.  Called with room->lock. */
+static void
+forward_event (DiscoMediaRoom *room, Member *src, GstBuffer *buf)
+{
+  guint8 in[RTP_MAX], out[RTP_MAX];
+  gsize size = gst_buffer_get_size (buf);
+  if (size < 16 || size > RTP_MAX || gst_buffer_extract (buf, 0, in, size) != size)
+    return;
+  gsize off = 12 + 4 * (in[0] & 0x0f);
+  if ((in[0] & 0x10) && off + 4 <= size)
+    off += 4 + 4 * (gsize)(in[off + 2] << 8 | in[off + 3]);
+  if ((in[0] & 0x20) && in[size - 1] <= size)
+    size -= in[size - 1];
+  if (off >= size || (size - off) % 4 != 0)
+    return; /* not an RFC 4733 payload (4-byte blocks) */
+  gsize plen = size - off;
+  guint32 sts = (guint32)in[4] << 24 | (guint32)in[5] << 16 | (guint32)in[6] << 8 | in[7];
+  if (!src->te_active || sts != src->te_src_ts)
+    {
+      GstClockTime now = room->clock ? gst_clock_get_time (room->clock) : 0;
+      GstClockTime base = gst_element_get_base_time (room->pipeline);
+      src->te_active = TRUE;
+      src->te_src_ts = sts;
+      src->te_start = now > base ? now - base : 0;
+    }
+  guint src_rate = disco_media_codec_clock_rate (src->p.codec);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, room->members);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Member *l = v;
+      if (l == src || l->is_leg || l->p.telephone_event_pt < 0 || !l->p.send || l->deaf
+          || l->p.remote_rtp == NULL)
+        continue;
+      guint rate = disco_media_codec_clock_rate (l->p.codec);
+      guint32 ts = l->ts_base + (guint32)gst_util_uint64_scale (src->te_start, rate, GST_SECOND);
+      out[0] = 0x80;
+      out[1] = (in[1] & 0x80) | (guint8)(l->p.telephone_event_pt & 0x7f);
+      out[2] = l->seq >> 8;
+      out[3] = l->seq & 0xff;
+      out[4] = ts >> 24;
+      out[5] = (ts >> 16) & 0xff;
+      out[6] = (ts >> 8) & 0xff;
+      out[7] = ts & 0xff;
+      out[8] = l->ssrc >> 24;
+      out[9] = (l->ssrc >> 16) & 0xff;
+      out[10] = (l->ssrc >> 8) & 0xff;
+      out[11] = l->ssrc & 0xff;
+      memcpy (out + 12, in + off, plen);
+      for (gsize b = 0; b < plen; b += 4)
+        {
+          guint64 d = (guint64)(in[off + b + 2] << 8 | in[off + b + 3]) * rate / src_rate;
+          d = MIN (d, 0xffff);
+          out[12 + b + 2] = (guint8)(d >> 8);
+          out[12 + b + 3] = (guint8)(d & 0xff);
+        }
+      l->seq++; /* like audio: a failed send is a loss, not a gap */
+      if (g_socket_send_to (room->socket, G_SOCKET_ADDRESS (l->p.remote_rtp), (const gchar *)out,
+                            12 + plen, NULL, NULL)
+          >= 0)
+        l->events_out++;
+    }
+}
+
 static GstPadProbeReturn
 on_udp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -541,6 +612,15 @@ on_udp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
       return GST_PAD_PROBE_DROP;
     }
   guint pt = hdr[1] & 0x7f;
+  if (m->p.telephone_event_pt >= 0 && pt == (guint)m->p.telephone_event_pt)
+    {
+      m->events_in++;
+      if (m->p.telephone_event_mode == DISCO_MEDIA_TELEPHONE_EVENT_PASSTHROUGH && m->p.recv
+          && !m->mute && !m->is_leg)
+        forward_event (room, m, buf);
+      g_mutex_unlock (&room->lock);
+      return GST_PAD_PROBE_DROP;
+    }
   if (m->jb == NULL || !m->p.recv || pt != m->p.payload_type)
     {
       /* telephone-event and anything not negotiated are ignored. */
@@ -878,8 +958,12 @@ params_check (DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantP
   else if (p->payload_type > 127 || (p->payload_type >= 64 && p->payload_type <= 95))
     why = "payload type must be 0..63 or 96..127 (RTCP mux)";
   else if (p->telephone_event_pt < -1 || p->telephone_event_pt > 127
-           || p->telephone_event_pt == p->payload_type)
+           || p->telephone_event_pt == p->payload_type
+           || (p->telephone_event_pt >= 64 && p->telephone_event_pt <= 95))
     why = "bad telephone-event payload type";
+  else if (p->telephone_event_mode != DISCO_MEDIA_TELEPHONE_EVENT_IGNORE
+           && p->telephone_event_mode != DISCO_MEDIA_TELEPHONE_EVENT_PASSTHROUGH)
+    why = "bad telephone-event mode";
   else if (p->remote_rtp == NULL || !G_IS_INET_SOCKET_ADDRESS (p->remote_rtp)
            || g_inet_socket_address_get_port (p->remote_rtp) == 0)
     why = "remote RTP address missing";
@@ -1445,6 +1529,8 @@ disco_media_room_get_participant_stats (DiscoMediaRoom *room, const char *id,
   out->packets_out = m->packets_out;
   out->bytes_out = m->bytes_out;
   out->private_encoder = m->private_active;
+  out->events_in = m->events_in;
+  out->events_out = m->events_out;
   out->level_db = -127.0;
   if (m->jb != NULL)
     {

@@ -15,7 +15,15 @@
  *    (a re-INVITE or restart may change it).
  *  - Every listener (participant or cascade leg) gets its own SSRC, sequence
  *    and timestamp space; the payload type is the one negotiated for it.
- *  - telephone-event packets (telephone_event_pt) are recognised and dropped.
+ *  - telephone-event (RFC 4733) packets on telephone_event_pt are dropped
+ *    (DISCO_MEDIA_TELEPHONE_EVENT_IGNORE) or, with
+ *    DISCO_MEDIA_TELEPHONE_EVENT_PASSTHROUGH, forwarded to every other
+ *    participant that negotiated telephone-event (telephone_event_pt >= 0,
+ *    sending, not deaf; not to cascade legs).  A forwarded event is
+ *    rewritten into the listener's own SSRC, sequence and timestamp space
+ *    (its timestamp is the room's time when the event began; durations are
+ *    rescaled to the listener's RTP clock) and its payload type.  A muted
+ *    participant's events are not forwarded.
  *
  * Mixing: non-talking listeners that share a codec configuration (codec,
  * ptime, opus_fec) share ONE encode of the full mix; a participant the mixer
@@ -31,15 +39,18 @@
  *
  * Codecs sent: Opus complexity 5, CELT, 48 kb/s to participants (64 kb/s on
  * cascade legs), in-band FEC if opus_fec; G.711/G.722 with ptime packets.
- * Incoming audio goes through a 40 ms rtpjitterbuffer (do-lost, PLC).
+ * Incoming audio goes through a 40 ms reorder/playout buffer of the room's
+ * own (loss detection, late packets dropped, delay bounded to 100 ms);
+ * losses are concealed by opusdec (PLC, or in-band FEC when opus_fec).
  *
  * Threading: every function must be called from the thread that runs the
  * default GMainContext (the room installs a bus watch there; talker
- * switching needs that context to be iterated).  Media runs on GStreamer
- * streaming threads: per room one UDP receive thread and one mixer/encoder
- * thread, plus two per participant or leg (the jitter buffer's output and
- * timer threads).  add/remove/update may block the caller for up to about
- * one mixer tick (20 ms) while a participant's branch is stopped.
+ * switching needs that context to be iterated).  Media runs on three
+ * threads per room, whatever the number of participants and legs: the UDP
+ * receive thread (demux into per-member reorder buffers), the pump (every
+ * 20 ms: decode each member, hand 20 ms to the mixer) and the mixer/encoder
+ * thread.  add/remove/update may block the caller for up to about one
+ * mixer tick (20 ms) while a participant's branch is stopped.
  *
  * Ownership: strings and addresses passed in are copied/ref'd; the caller
  * keeps its own references.  Stats structs are plain values filled in.
@@ -75,17 +86,24 @@ const char *disco_media_codec_to_string (DiscoMediaCodec codec);
 /* Case-insensitive SDP encoding name -> codec; FALSE if unsupported. */
 gboolean disco_media_codec_from_string (const char *name, DiscoMediaCodec *codec);
 
+typedef enum
+{
+  DISCO_MEDIA_TELEPHONE_EVENT_IGNORE = 0,     /* drop received events */
+  DISCO_MEDIA_TELEPHONE_EVENT_PASSTHROUGH = 1 /* forward them to the others */
+} DiscoMediaTelephoneEventMode;
+
 typedef struct
 {
   DiscoMediaCodec codec;
-  guint8 payload_type;             /* 0..127 */
-  gint telephone_event_pt;         /* -1: none */
-  GInetSocketAddress *remote_rtp;  /* required, borrowed (ref'd by the room) */
-  GInetSocketAddress *remote_rtcp; /* NULL: RTCP comes muxed from remote_rtp */
-  guint ptime_ms;                  /* 0 = 20; Opus only supports 20 */
-  gboolean opus_fec;               /* decode with in-band FEC, encode with FEC */
-  gboolean send;                   /* the room sends audio to this participant */
-  gboolean recv;                   /* the room mixes this participant's audio */
+  guint8 payload_type;                               /* 0..127 */
+  gint telephone_event_pt;                           /* -1: none */
+  GInetSocketAddress *remote_rtp;                    /* required, borrowed (ref'd by the room) */
+  GInetSocketAddress *remote_rtcp;                   /* NULL: RTCP comes muxed from remote_rtp */
+  guint ptime_ms;                                    /* 0 = 20; Opus only supports 20 */
+  gboolean opus_fec;                                 /* decode with in-band FEC, encode with FEC */
+  gboolean send;                                     /* the room sends audio to this participant */
+  gboolean recv;                                     /* the room mixes this participant's audio */
+  DiscoMediaTelephoneEventMode telephone_event_mode; /* for events it sends */
 } DiscoMediaParticipantParams;
 
 typedef struct
@@ -98,6 +116,8 @@ typedef struct
   gdouble level_db;               /* mixer input level, dBFS (-127 = silence) */
   gboolean talking;               /* mixer talker state */
   gboolean private_encoder;       /* currently served by a private mix-minus */
+  guint64 events_in;              /* telephone-event packets received from it */
+  guint64 events_out;             /* telephone-event packets forwarded to it */
 } DiscoMediaParticipantStats;
 
 typedef struct
