@@ -5,7 +5,7 @@
 
 #include "disco-build-config.h"
 
-#define STATUS_SCHEMA "disco.status/1"
+#define STATUS_SCHEMA "disco.status/2"
 
 static json_object *
 address_json (GInetSocketAddress *addr)
@@ -34,6 +34,39 @@ overlay_identity (DiscoFocus *self, json_object *identity)
   json_object_object_add (identity, "user", user ? json_object_new_string (user) : NULL);
 }
 
+/* A copy of @key's array from the Chord JSON, or an empty array: a focus
+ * whose peer runs no Chord has no ring neighbours, and the page shows none
+ * rather than inventing them. */
+static json_object *
+chord_list (json_object *chord, const char *key)
+{
+  json_object *v = NULL;
+  if (chord && json_object_object_get_ex (chord, key, &v)
+      && json_object_is_type (v, json_type_array))
+    return json_object_get (v);
+  return json_object_new_array ();
+}
+
+/* messages.{forwarded,answered,dropped}.{type}: the node's per-type counters. */
+static json_object *
+messages_json (DiscoReloadNode *node)
+{
+  json_object *o = json_object_new_object ();
+  g_autoptr (GArray) types = disco_reload_node_get_type_stats (node);
+  for (int d = 0; d < DISCO_RELOAD_NODE_N_DIRECTIONS; d++)
+    {
+      json_object *by_type = json_object_new_object ();
+      for (guint i = 0; i < types->len; i++)
+        {
+          const DiscoReloadNodeTypeStats *t = &g_array_index (types, DiscoReloadNodeTypeStats, i);
+          if (t->count[d])
+            json_object_object_add (by_type, t->type, json_object_new_int64 ((gint64)t->count[d]));
+        }
+      json_object_object_add (o, disco_reload_node_direction_name (d), by_type);
+    }
+  return o;
+}
+
 /* The RELOAD peer: who it is, its links and what it stores. */
 static void
 overlay_status (DiscoFocus *self, json_object *overlay)
@@ -59,7 +92,24 @@ overlay_status (DiscoFocus *self, json_object *overlay)
   json_object_object_add (overlay, "dropped", json_object_new_int64 ((gint64)st.dropped));
   json_object_object_add (storage, "resources", json_object_new_int ((int)st.resources));
   json_object_object_add (storage, "values", json_object_new_int ((int)st.values));
+  json_object_object_add (storage, "stored",
+                          json_object_new_int ((int)(st.resources - st.replicated)));
+  json_object_object_add (storage, "replicated", json_object_new_int ((int)st.replicated));
   json_object_object_add (overlay, "storage", storage);
+
+  json_object *chord = disco_reload_node_chord_to_json (node);
+  json_object *joined = NULL;
+  if (chord)
+    json_object_object_get_ex (chord, "joined", &joined);
+  json_object_object_add (overlay, "chord", json_object_new_boolean (chord != NULL));
+  json_object_object_add (overlay, "joined", joined ? json_object_get (joined) : NULL);
+  json_object_object_add (overlay, "predecessors", chord_list (chord, "predecessors"));
+  json_object_object_add (overlay, "successors", chord_list (chord, "successors"));
+  json_object_object_add (overlay, "fingers", chord_list (chord, "fingers"));
+  if (chord)
+    json_object_put (chord);
+  json_object_object_add (overlay, "connections", disco_reload_node_links_to_json (node));
+  json_object_object_add (overlay, "messages", messages_json (node));
 }
 
 json_object *
@@ -123,6 +173,38 @@ disco_focus_status (DiscoFocus *self)
   return root;
 }
 
+static void
+overlay_metrics (DiscoFocus *self, DiscoWebMetrics *m)
+{
+  DiscoReloadNode *node = self->overlay_node;
+  if (node == NULL)
+    return;
+  DiscoReloadNodeStats st;
+  disco_reload_node_get_stats (node, &st);
+  g_autoptr (GArray) types = disco_reload_node_get_type_stats (node);
+  for (int d = 0; d < DISCO_RELOAD_NODE_N_DIRECTIONS; d++)
+    for (guint i = 0; i < types->len; i++)
+      {
+        const DiscoReloadNodeTypeStats *t = &g_array_index (types, DiscoReloadNodeTypeStats, i);
+        const char *labels[]
+            = { "direction", disco_reload_node_direction_name (d), "type", t->type, NULL };
+        disco_web_metrics_add (m, "disco_overlay_messages_total", DISCO_WEB_METRIC_COUNTER,
+                               "RELOAD messages this peer forwarded, answered (requests "
+                               "handled here) or dropped, by message type.",
+                               labels, (double)t->count[d]);
+      }
+  disco_web_metrics_add (m, "disco_overlay_links", DISCO_WEB_METRIC_GAUGE,
+                         "Open RELOAD links of this peer.", NULL, st.links);
+  disco_web_metrics_add (m, "disco_overlay_peers", DISCO_WEB_METRIC_GAUGE,
+                         "Distinct peers on established RELOAD links.", NULL, st.peers);
+  disco_web_metrics_add (m, "disco_overlay_stored_resources", DISCO_WEB_METRIC_GAUGE,
+                         "Resources held that this peer is responsible for.", NULL,
+                         st.resources - st.replicated);
+  disco_web_metrics_add (m, "disco_overlay_replicated_resources", DISCO_WEB_METRIC_GAUGE,
+                         "Resources held as replicas for another responsible peer.", NULL,
+                         st.replicated);
+}
+
 void
 disco_focus_metrics (DiscoFocus *self, DiscoWebMetrics *m)
 {
@@ -144,4 +226,5 @@ disco_focus_metrics (DiscoFocus *self, DiscoWebMetrics *m)
   disco_web_metrics_add (m, "disco_capacity_participants", DISCO_WEB_METRIC_GAUGE,
                          "Participants this focus admits before it redirects or rejects.", NULL,
                          self->config->max_participants);
+  overlay_metrics (self, m);
 }

@@ -11,6 +11,10 @@
 #define DISCO_RELOAD_NODE_ANSWER_CACHE_MAX 4096
 #define DISCO_RELOAD_NODE_MAX_SENDS 5
 
+/* Counter slots: defined codes are all below 0x23; Error has the last. */
+#define DISCO_RELOAD_NODE_TYPE_ERROR_SLOT 0x23
+#define DISCO_RELOAD_NODE_TYPE_SLOTS (DISCO_RELOAD_NODE_TYPE_ERROR_SLOT + 1)
+
 typedef struct
 {
   DiscoReloadRequestHandler func;
@@ -64,6 +68,11 @@ struct _DiscoReloadNode
   guint replicate_source;  /* debounced re-replication */
   guint64 replica_stores_out; /* replica / handover Stores sent */
   guint64 replica_stores_in;  /* replica Stores accepted */
+
+  /* reload-node-stats.c: DiscoReloadNodeDirection counters per code slot;
+   * stats.forwarded / dropped up to attributed_* are in them already. */
+  guint64 type_counts[DISCO_RELOAD_NODE_TYPE_SLOTS][DISCO_RELOAD_NODE_N_DIRECTIONS];
+  guint64 attributed_forwarded, attributed_dropped;
 };
 
 /* reload-node.c */
@@ -143,3 +152,12 @@ DiscoReloadMessage *disco_reload_node_handle_storage(DiscoReloadNode *node,
                                                      const DiscoReloadSigner *signer,
                                                      DiscoReloadLink *link, GError **error);
 void disco_reload_node_storage_stats(DiscoReloadNode *node, DiscoReloadNodeStats *stats);
+
+/* reload-node-stats.c */
+void disco_reload_node_count_type(DiscoReloadNode *node, DiscoReloadNodeDirection direction,
+                                  guint16 code);
+/* Books the forwarded / dropped totals not yet booked to a type to @code
+ * (0: unknown).  Called when a received message has been dealt with. */
+void disco_reload_node_attribute_totals(DiscoReloadNode *node, guint16 code);
+/* Fills the stats fields this file owns (replicated). */
+void disco_reload_node_stats_fill(DiscoReloadNode *node, DiscoReloadNodeStats *stats);

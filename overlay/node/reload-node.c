@@ -365,6 +365,7 @@ serve_request(DiscoReloadNode *node, const DiscoReloadMessage *req, const DiscoR
   gsize len;
   const guint8 *data = g_bytes_get_data(bytes, &len);
   node->stats.answers_out++;
+  disco_reload_node_count_type(node, DISCO_RELOAD_NODE_ANSWERED, req->message_code);
   if (target == NULL || !send_bytes_on(node, target, data, len, &error))
     g_message("cannot send a %s: %s", disco_reload_message_code_name(ans->message_code),
               error ? error->message : "no link");
@@ -545,7 +546,7 @@ forward(DiscoReloadNode *node, const guint8 *data, gsize len, DiscoReloadForward
 }
 
 static void
-route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
+route_one(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link, guint16 *code_out)
 {
   gsize len;
   const guint8 *data = g_bytes_get_data(bytes, &len);
@@ -567,6 +568,7 @@ route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
   guint16 code = fragment ? disco_reload_reassembler_transit_code(
                      node->reassembler, link, data, len, header_len, g_get_monotonic_time())
                           : peek_code(data, len, header_len);
+  *code_out = code;
   gboolean request = is_request_code(code);
   if (fragment && code == 0)
     {
@@ -724,6 +726,16 @@ out:
   disco_reload_forwarding_header_clear(&hdr);
 }
 
+/* route_one, then its forwarded / dropped counts booked to the message's
+ * code (a reassembled message books its own, nested). */
+static void
+route_message(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link)
+{
+  guint16 code = 0;
+  route_one(node, bytes, link, &code);
+  disco_reload_node_attribute_totals(node, code);
+}
+
 static void
 on_link_message(DiscoReloadLink *link, GBytes *message, gpointer user_data)
 {
@@ -757,8 +769,11 @@ on_link_too_large(DiscoReloadLink *link, GBytes *head, gsize announced, gpointer
       copy[18] = len >> 8;
       copy[19] = len;
     }
-  if (disco_reload_forwarding_header_decode(copy, len, &hdr, &header_len, NULL)
-      && is_request_code(peek_code(copy, len, header_len)))
+  guint16 code = 0;
+  if (disco_reload_forwarding_header_decode(copy, len, &hdr, &header_len, NULL))
+    code = peek_code(copy, len, header_len);
+  disco_reload_node_attribute_totals(node, code);
+  if (code != 0 && is_request_code(code))
     {
       g_autofree char *text = g_strdup_printf(
           "message of %" G_GSIZE_FORMAT " bytes exceeds max-message-size %" G_GSIZE_FORMAT,
@@ -966,6 +981,7 @@ disco_reload_node_get_stats(DiscoReloadNode *node, DiscoReloadNodeStats *stats)
     }
   stats->peers = seen->len;
   disco_reload_node_handlers_stats(node, stats);
+  disco_reload_node_stats_fill(node, stats);
 }
 
 /* Links the node opened itself (connect_async) join node->links here. */

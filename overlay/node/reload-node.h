@@ -132,9 +132,47 @@ typedef struct
   guint64 errors_out;  /* Error responses sent */
   guint resources;     /* Resource-IDs with data */
   guint values;        /* StoredData held */
+  /* Of @resources: those another peer is responsible for (Chord replicas
+   * and not yet handed-over data); 0 without Chord, where a peer answers
+   * for everything it holds.  resources - replicated are the stored ones. */
+  guint replicated;
 } DiscoReloadNodeStats;
 
+/* Fills @stats (caller-allocated; nothing in it needs freeing). */
 void disco_reload_node_get_stats(DiscoReloadNode *node, DiscoReloadNodeStats *stats);
+
+/* What happened to a message at this node, for the per-type counters. */
+typedef enum
+{
+  DISCO_RELOAD_NODE_FORWARDED, /* sent on towards its destination */
+  DISCO_RELOAD_NODE_ANSWERED,  /* a request delivered here and answered (incl. with an Error) */
+  DISCO_RELOAD_NODE_DROPPED,   /* refused: bad bytes, signature, TTL, no route, ... */
+  DISCO_RELOAD_NODE_N_DIRECTIONS,
+} DiscoReloadNodeDirection;
+
+/* Counters of one message code.  forwarded and dropped count by the code of
+ * the message that arrived (a fragment by its message's code); answered by
+ * the code of the request answered.  They add up to the totals in
+ * DiscoReloadNodeStats (forwarded, answers_out, dropped). */
+typedef struct
+{
+  guint16 code;     /* message code, 0 when the bytes did not show one or it is undefined */
+  const char *type; /* disco_reload_message_code_token(code); static */
+  guint64 count[DISCO_RELOAD_NODE_N_DIRECTIONS];
+} DiscoReloadNodeTypeStats;
+
+/* One DiscoReloadNodeTypeStats per code with a non-zero counter, in code
+ * order (Error last).  Caller owns the array (g_array_unref). */
+GArray *disco_reload_node_get_type_stats(DiscoReloadNode *node);
+
+/* "forwarded", "answered", "dropped"; static. */
+const char *disco_reload_node_direction_name(DiscoReloadNodeDirection direction);
+
+/* Open links with their peer and the framing layer's RTT estimate: a JSON
+ * array of { "peer": hex Node-ID or null, "remote": "ADDR:PORT" or null,
+ * "mode": "tls"/"plaintext"/..., "established": bool, "srtt_ms": number or
+ * null (no sample yet), "rttvar_ms", "rto_ms": number }.  Caller owns it. */
+json_object *disco_reload_node_links_to_json(DiscoReloadNode *node);
 
 /* ---- CHORD-RELOAD ---------------------------------------------------------- */
 
@@ -220,6 +258,9 @@ void disco_reload_node_set_handler(DiscoReloadNode *node, guint16 code,
 
 /* Human-readable name of a message code ("Fetch request") and error code. */
 const char *disco_reload_message_code_name(guint16 code);
+/* Short lowercase name of a message code for labels ("fetch_req",
+ * "fetch_ans", "error"; "unknown" for undefined codes); static. */
+const char *disco_reload_message_code_token(guint16 code);
 const char *disco_reload_error_code_name(guint16 code);
 
 G_END_DECLS
