@@ -162,6 +162,7 @@ typedef struct
   GPtrArray *frames;
   guint64 rx, rx_window;
   gboolean marker;
+  guint64 janus_session; /* Janus backend: this participant's session */
 } Part;
 
 typedef struct
@@ -374,10 +375,12 @@ janus_start (Server *s)
 /* Joins participant @i whose socket is bound to @port; fills @dst with
  * Janus's port for it and connects nothing (Janus connects its side). */
 static gboolean
-janus_join (Server *s, guint i, guint16 port, gboolean opus, struct sockaddr_in *dst)
+janus_join (Server *s, guint i, guint16 port, gboolean opus, struct sockaddr_in *dst,
+            guint64 *session_out)
 {
   guint64 session;
   g_autofree char *h = janus_attach (s, &session);
+  *session_out = session;
   if (h == NULL)
     return FALSE;
   json_object *rtp = json_object_new_object ();
@@ -460,7 +463,21 @@ cmp_double (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* Janus queues O(N^2) join/setup notifications per session; fetch and
+ * discard them before the window (janus-bench.md section 4). */
 static void
+janus_drain (Server *s, Part *parts, guint np)
+{
+  for (guint i = 0; i < np; i++)
+    {
+      g_autofree char *poll
+          = g_strdup_printf ("/%" G_GUINT64_FORMAT "?maxev=100000", parts[i].janus_session);
+      json_object_put (janus_http (s, poll, NULL));
+    }
+}
+
+/* Returns the server's CPU in % of one core over the window. */
+static double
 run_one (const RunCfg *cfg, GPtrArray *talk, GPtrArray *silence, GPtrArray *marker)
 {
   g_autoptr (GError) error = NULL;
@@ -519,7 +536,8 @@ run_one (const RunCfg *cfg, GPtrArray *talk, GPtrArray *silence, GPtrArray *mark
     {
       if (cfg->janus)
         {
-          if (!janus_join (&srv, i, parts[i].port, cfg->opus, &parts[i].dst))
+          if (!janus_join (&srv, i, parts[i].port, cfg->opus, &parts[i].dst,
+                           &parts[i].janus_session))
             g_error ("janus join %u failed", i);
           continue;
         }
@@ -543,7 +561,7 @@ run_one (const RunCfg *cfg, GPtrArray *talk, GPtrArray *silence, GPtrArray *mark
   gint64 start = now_us (), window_start = 0,
          end = start + (gint64)((cfg->warmup + cfg->seconds) * 1e6);
   gint64 marker_sent = 0, next_tick_due = start + 20000;
-  gboolean in_window = FALSE;
+  gboolean in_window = FALSE, drained = !cfg->janus;
   GArray *lat = g_array_new (FALSE, FALSE, sizeof (double));
   double avg_power = 0;
   gboolean marker_seen = TRUE;
@@ -583,6 +601,11 @@ run_one (const RunCfg *cfg, GPtrArray *talk, GPtrArray *silence, GPtrArray *mark
                   send_frame (p, &p->dst, cfg->opus, (guint)tick, cfg->opus ? 111 : 0);
                 }
               tick++;
+              if (!drained && now_us () - start >= MIN (5.0, cfg->warmup / 2) * 1e6)
+                {
+                  janus_drain (&srv, parts, np);
+                  drained = TRUE;
+                }
               if (!in_window && now_us () - start >= cfg->warmup * 1e6)
                 {
                   in_window = TRUE;
@@ -672,6 +695,7 @@ run_one (const RunCfg *cfg, GPtrArray *talk, GPtrArray *silence, GPtrArray *mark
     opus_decoder_destroy (dec);
   g_array_unref (lat);
   g_free (parts);
+  return cpu_pct;
 }
 
 int
@@ -685,7 +709,7 @@ main (int argc, char **argv)
   g_autofree char *codec = g_strdup ("opus");
   double seconds = 10, warmup = 4;
   int load_cpu = 0;
-  gboolean janus = FALSE;
+  gboolean janus = FALSE, compare = FALSE;
   GOptionEntry entries[] = {
     { "n", 0, 0, G_OPTION_ARG_STRING, &ns, "participant counts, comma separated", "N,.." },
     { "talkers", 0, 0, G_OPTION_ARG_STRING, &talkers, "talkers (a number or 'all')", "K" },
@@ -696,6 +720,10 @@ main (int argc, char **argv)
     { "load-cpu", 0, 0, G_OPTION_ARG_INT, &load_cpu, "core for the generator (-1: any)", "C" },
     { "janus", 0, 0, G_OPTION_ARG_NONE, &janus,
       "measure Janus AudioBridge (/usr/bin/janus) instead", NULL },
+    { "compare-janus", 0, 0, G_OPTION_ARG_NONE, &compare,
+      "per N: the room, then Janus with the same load, and the CPU ratio (skipped if "
+      "/usr/bin/janus is missing)",
+      NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- DiscoMediaRoom load benchmark");
@@ -736,7 +764,22 @@ main (int argc, char **argv)
       if (cfg.n < 3)
         continue;
       cfg.talkers = g_strcmp0 (talkers, "all") == 0 ? cfg.n : (guint)atoi (talkers);
-      run_one (&cfg, talk, silence, marker);
+      double ours = run_one (&cfg, talk, silence, marker);
+      if (compare && !janus)
+        {
+          if (!g_file_test ("/usr/bin/janus", G_FILE_TEST_IS_EXECUTABLE))
+            {
+              printf ("# no /usr/bin/janus: comparison skipped (apt-get install janus)\n");
+              continue;
+            }
+          cfg.janus = TRUE;
+          double theirs = run_one (&cfg, talk, silence, marker);
+          printf ("RATIO      N=%-4u talkers=%-4u room/janus CPU = %.3f (room %.1f%%, janus "
+                  "%.1f%%; room %.4f%% vs janus %.4f%% per participant)\n",
+                  cfg.n, MIN (cfg.talkers, cfg.n), theirs > 0 ? ours / theirs : 0.0, ours, theirs,
+                  ours / cfg.n, theirs / cfg.n);
+          fflush (stdout);
+        }
     }
   return 0;
 }

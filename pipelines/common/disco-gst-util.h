@@ -21,4 +21,13 @@ void disco_gst_feed_begin (GstPad *feed, const char *stream_id, GstCaps *caps);
  * reference (transfer full). */
 void disco_gst_feed_release (GstPad *feed);
 
+/* Unlinks the src pad @src from its peer from an IDLE probe, so no buffer
+ * or event is in flight on the link when it goes, and returns once that
+ * happened (at once if @src is idle or unlinked; else when its streaming
+ * thread leaves the current push, at most @timeout_ms).  Call it before
+ * releasing a request pad or stopping the peer.  Must not be called from
+ * @src's streaming thread while it pushes.  FALSE on timeout (the probe
+ * stays and unlinks later). */
+gboolean disco_gst_pad_unlink_idle (GstPad *src, guint timeout_ms);
+
 G_END_DECLS

@@ -112,15 +112,21 @@ disco_media_codec_decode_bin (DiscoMediaCodec codec, gboolean opus_fec, guint mi
   GstElement *e[5] = { NULL };
 
   g_return_val_if_fail ((guint)codec < G_N_ELEMENTS (depay), NULL);
+  /* opusdec decodes straight to the mix rate: no convert/resample hops. */
+  gboolean direct = disco_media_codec_audio_rate (codec) == mix_rate;
+  guint n = direct ? 3 : 5;
   e[0] = make (depay[codec], &err);
   e[1] = make (dec[codec], err ? NULL : &err);
-  e[2] = make ("audioconvert", err ? NULL : &err);
-  e[3] = make ("audioresample", err ? NULL : &err);
-  e[4] = make ("capsfilter", err ? NULL : &err);
+  if (!direct)
+    {
+      e[2] = make ("audioconvert", err ? NULL : &err);
+      e[3] = make ("audioresample", err ? NULL : &err);
+    }
+  e[n - 1] = make ("capsfilter", err ? NULL : &err);
   if (err != NULL)
     {
       g_propagate_error (error, err);
-      return finish (e, 5, NULL);
+      return finish (e, n, NULL);
     }
   /* Lost packets arrive as GstRTPPacketLost events, which the depayloader
    * turns into GAP events: opusdec conceals them (PLC, or in-band FEC from
@@ -128,8 +134,8 @@ disco_media_codec_decode_bin (DiscoMediaCodec codec, gboolean opus_fec, guint mi
   if (codec == DISCO_MEDIA_CODEC_OPUS)
     g_object_set (e[1], "plc", TRUE, "use-inband-fec", opus_fec, NULL);
   g_autoptr (GstCaps) caps = raw_caps (mix_rate);
-  g_object_set (e[4], "caps", caps, NULL);
-  return finish (e, 5, error);
+  g_object_set (e[n - 1], "caps", caps, NULL);
+  return finish (e, n, error);
 }
 
 GstElement *

@@ -369,8 +369,10 @@ branch_free (DiscoMediaRoom *room, Branch *b)
   if (b->src_pad != NULL)
     {
       GstElement *owner = GST_ELEMENT (gst_pad_get_parent (b->src_pad));
-      /* Releasing the request pad (tee src or mixer minus) stops pushes; an
-       * in-flight push finishes before the bin's pads deactivate below. */
+      /* Unlink while the pad is idle (no encode in flight), then release
+       * the request pad (tee src or mixer minus), then stop the branch. */
+      if (!disco_gst_pad_unlink_idle (b->src_pad, 1000))
+        g_warning ("room %s: encoder branch still busy after 1 s", room->name);
       if (owner != NULL)
         {
           gst_element_release_request_pad (owner, b->src_pad);
@@ -865,29 +867,6 @@ input_start (DiscoMediaRoom *room, Member *m, GError **error)
   return TRUE;
 }
 
-static GstPadProbeReturn
-unlink_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  GstPad *peer = gst_pad_get_peer (pad);
-  if (peer != NULL)
-    {
-      if (GST_PAD_IS_SRC (pad))
-        gst_pad_unlink (pad, peer);
-      else
-        gst_pad_unlink (peer, pad);
-      gst_object_unref (peer);
-    }
-  return GST_PAD_PROBE_REMOVE;
-}
-
-/* Unlinks @src from its peer from an IDLE probe: no buffer is in flight on
- * it when the link goes (the probe runs at once if the pad is idle). */
-static void
-unlink_idle (GstPad *src)
-{
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle, NULL, NULL);
-}
-
 static void
 input_stop (DiscoMediaRoom *room, Member *m)
 {
@@ -904,7 +883,7 @@ input_stop (DiscoMediaRoom *room, Member *m)
 
   /* Downstream first: unlink from the mixer while idle, release the mixer
    * pad, and only then stop the decoders. */
-  unlink_idle (m->mix_src);
+  disco_gst_pad_unlink_idle (m->mix_src, 1000);
   if (msink != NULL)
     {
       gst_element_release_request_pad (room->mixer, msink);
@@ -913,9 +892,9 @@ input_stop (DiscoMediaRoom *room, Member *m)
   gst_pad_set_active (m->mix_src, FALSE);
   gst_clear_object (&m->mix_src);
 
-  unlink_idle (m->feed);
+  disco_gst_pad_unlink_idle (m->feed, 1000);
   GstPad *bsrc = gst_element_get_static_pad (m->dec_bin, "src");
-  unlink_idle (bsrc);
+  disco_gst_pad_unlink_idle (bsrc, 1000);
   gst_object_unref (bsrc);
   gst_pad_set_active (m->feed, FALSE);
   gst_clear_object (&m->feed);
