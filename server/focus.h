@@ -21,7 +21,7 @@ DiscoFocus *disco_focus_new (DiscoFocusConfig *config, GError **error);
 /* The bound addresses as one stable "key=value ..." line (no newline). */
 char *disco_focus_ready_line (DiscoFocus *focus);
 
-/* Status snapshot (schema disco.status/1); returns a new reference. */
+/* Status snapshot (schema disco.status/2); returns a new reference. */
 json_object *disco_focus_status (DiscoFocus *focus);
 
 /* Appends this focus's metrics. */

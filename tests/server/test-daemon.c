@@ -72,7 +72,7 @@ test_endpoints (void)
   json_object *doc = json_tokener_parse (body);
   g_assert_nonnull (doc);
   g_assert_cmpstr (json_object_get_string (get_json (doc, "schema", json_type_string)), ==,
-                   "disco.status/1");
+                   "disco.status/2");
   json_object *sw = get_json (doc, "software", json_type_object);
   g_assert_cmpstr (json_object_get_string (get_json (sw, "name", json_type_string)), ==,
                    "disco-focus");
@@ -90,7 +90,27 @@ test_endpoints (void)
                    d->http);
   g_assert_cmpstr (json_object_get_string (get_json (listen, "overlay", json_type_string)), ==,
                    d->overlay);
-  get_json (doc, "overlay", json_type_object);
+  json_object *ov = get_json (doc, "overlay", json_type_object);
+  g_assert_cmpuint (strlen (json_object_get_string (get_json (ov, "node_id", json_type_string))),
+                    ==, 32);
+  g_assert_cmpstr (json_object_get_string (get_json (ov, "node_id", json_type_string)), ==,
+                   json_object_get_string (get_json (id, "node_id", json_type_string)));
+  get_json (ov, "links", json_type_int);
+  /* The focus's peer runs no Chord: empty neighbour lists, not invented ones. */
+  g_assert_false (json_object_get_boolean (get_json (ov, "chord", json_type_boolean)));
+  json_object *joined = NULL;
+  g_assert_true (json_object_object_get_ex (ov, "joined", &joined));
+  g_assert_null (joined);
+  const char *lists[] = { "predecessors", "successors", "fingers", "connections" };
+  for (gsize i = 0; i < G_N_ELEMENTS (lists); i++)
+    g_assert_cmpuint (json_object_array_length (get_json (ov, lists[i], json_type_array)), ==, 0);
+  json_object *ostore = get_json (ov, "storage", json_type_object);
+  g_assert_cmpint (json_object_get_int (get_json (ostore, "stored", json_type_int)), ==, 0);
+  g_assert_cmpint (json_object_get_int (get_json (ostore, "replicated", json_type_int)), ==, 0);
+  json_object *msgs = get_json (ov, "messages", json_type_object);
+  const char *dirs[] = { "forwarded", "answered", "dropped" };
+  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+    get_json (msgs, dirs[i], json_type_object);
   get_json (doc, "conferences", json_type_array);
   json_object *load = get_json (doc, "load", json_type_object);
   get_json (load, "participants", json_type_int);
@@ -106,8 +126,12 @@ test_endpoints (void)
   g_autofree char *why = NULL;
   if (!disco_test_parse_metrics (body, samples, &why))
     g_error ("metrics do not parse: %s\n%s", why, body);
-  const char *required[] = { "disco_uptime_seconds", "disco_process_cpu_seconds_total",
-                             "disco_process_resident_memory_bytes" };
+  const char *required[] = { "disco_uptime_seconds",
+                             "disco_process_cpu_seconds_total",
+                             "disco_process_resident_memory_bytes",
+                             "disco_overlay_links",
+                             "disco_overlay_stored_resources",
+                             "disco_overlay_replicated_resources" };
   for (gsize i = 0; i < G_N_ELEMENTS (required); i++)
     g_assert_true (g_hash_table_contains (samples, required[i]));
   g_autofree char *build_key = g_strdup_printf ("disco_build_info{version=\"%s\"}", "0.1.0");

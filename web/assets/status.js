@@ -1,4 +1,4 @@
-// Renders /api/status (schema disco.status/1, see docs/status-api.md).
+// Renders /api/status (schema disco.status/2, see docs/status-api.md).
 // Only textContent is used for data, so nothing from the network becomes markup.
 'use strict';
 
@@ -79,6 +79,69 @@ function renderConferences(container, confs) {
   }
 }
 
+function idList(ids) {
+  // An empty list is a fact (no neighbours, or no Chord), not a missing value.
+  if (!Array.isArray(ids)) return '—';
+  return ids.length ? ids.join(', ') : 'none';
+}
+
+function formatMs(v) {
+  return typeof v === 'number' ? v.toFixed(1) + ' ms' : '—';
+}
+
+function renderOverlay(o) {
+  o = o || {};
+  setText('overlay-node-id', o.node_id);
+  setText('overlay-state', o.state + (o.chord ? (o.joined ? ', Chord ring joined' : ', Chord, joining') : ', no Chord'));
+  setText('overlay-predecessors', idList(o.predecessors));
+  setText('overlay-successors', idList(o.successors));
+  setText('overlay-fingers', idList(o.fingers));
+  setText('overlay-stored', o.storage ? o.storage.stored : null);
+  setText('overlay-replicated', o.storage ? o.storage.replicated : null);
+
+  const links = $('overlay-links');
+  links.replaceChildren();
+  const conns = o.connections || [];
+  if (conns.length === 0) {
+    links.append(el('p', 'No links.', 'muted'));
+  } else {
+    const table = el('table');
+    const head = el('tr');
+    for (const h of ['Peer', 'Remote', 'Mode', 'SRTT', 'RTO']) head.append(el('th', h));
+    table.append(head);
+    for (const c of conns) {
+      const tr = el('tr');
+      tr.append(el('td', c.peer || '—'), el('td', c.remote || '—'), el('td', c.mode),
+        el('td', formatMs(c.srtt_ms)), el('td', formatMs(c.rto_ms)));
+      if (c.peer) tr.dataset.link = c.peer;
+      table.append(tr);
+    }
+    links.append(table);
+  }
+
+  const msgs = $('overlay-messages');
+  msgs.replaceChildren();
+  const m = o.messages || {};
+  const types = new Set();
+  for (const dir of ['forwarded', 'answered', 'dropped']) for (const t of Object.keys(m[dir] || {})) types.add(t);
+  if (types.size === 0) {
+    msgs.append(el('p', 'No messages yet.', 'muted'));
+  } else {
+    const table = el('table');
+    const head = el('tr');
+    for (const h of ['Type', 'Forwarded', 'Answered', 'Dropped']) head.append(el('th', h));
+    table.append(head);
+    for (const t of [...types].sort()) {
+      const tr = el('tr');
+      tr.append(el('td', t));
+      for (const dir of ['forwarded', 'answered', 'dropped']) tr.append(el('td', String((m[dir] || {})[t] || 0)));
+      tr.dataset.messageType = t;
+      table.append(tr);
+    }
+    msgs.append(table);
+  }
+}
+
 function render(s) {
   setText('focus-name', s.identity.name);
   setText('identity-name', s.identity.name);
@@ -93,6 +156,7 @@ function render(s) {
   setText('load-capacity', s.load.capacity);
   setText('load-ratio', typeof s.load.ratio === 'number' ? (100 * s.load.ratio).toFixed(1) + ' %' : '—');
   $('load-meter').value = s.load.ratio;
+  renderOverlay(s.overlay);
   renderKV($('overlay-body'), s.overlay);
   renderConferences($('conferences-body'), s.conferences);
   const st = $('conn-state');

@@ -602,6 +602,85 @@ test_daemon_overlay(void)
   g_assert_cmpint(disco_test_daemon_stop(d, SIGTERM, 10000), ==, 0);
 }
 
+static double
+metric(GHashTable *samples, const char *direction, const char *type)
+{
+  g_autofree char *key = g_strdup_printf(
+      "disco_overlay_messages_total{direction=\"%s\",type=\"%s\"}", direction, type);
+  double *v = g_hash_table_lookup(samples, key);
+  return v ? *v : 0;
+}
+
+static GHashTable *
+scrape(DiscoTestDaemon *d)
+{
+  g_autofree char *body = NULL;
+  g_assert_cmpuint(disco_test_http(d->http, "GET", "/metrics", &body, NULL), ==, 200);
+  GHashTable *samples = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree char *why = NULL;
+  if (!disco_test_parse_metrics(body, samples, &why))
+    g_error("metrics do not parse: %s\n%s", why, body);
+  return samples;
+}
+
+/* Real RELOAD requests to the daemon's overlay port move its per-type
+ * counters on /metrics and /api/status: a Ping and a Store answered, a
+ * Ping for a Node-ID nobody has dropped (the focus runs no Chord, so it
+ * has no route). */
+static void
+test_daemon_metrics(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DiscoTestDaemon) d = disco_test_daemon_spawn(NULL, &error);
+  g_assert_no_error(error);
+  g_autoptr(GHashTable) before = scrape(d);
+  g_assert_cmpfloat(metric(before, "answered", "store_req"), ==, 0);
+  g_assert_cmpfloat(metric(before, "dropped", "ping_req"), ==, 0);
+  g_assert_cmpfloat(*(double *)g_hash_table_lookup(before, "disco_overlay_stored_resources"), ==,
+                    0);
+
+  g_autofree char *cdir = g_build_filename(tmp, "metrics-client", NULL);
+  const char *pi[] = { disco,        "ping", "--peer", d->overlay,
+                       "--data-dir", cdir,   "--user", "mia@disco.example.org",
+                       "--json",     NULL };
+  json_object *o = run_json(0, pi);
+  json_object_put(o);
+  const char *st[] = { disco, "store", "--peer", d->overlay, "--data-dir", cdir, "--json", NULL };
+  o = run_json(0, st);
+  json_object_put(o);
+  const char *lost[] = { disco,        "ping", "--peer",
+                         d->overlay,   "--to", "0123456789abcdef0123456789abcdef",
+                         "--data-dir", cdir,   "--timeout",
+                         "20",         NULL };
+  g_autofree char *err = NULL;
+  g_autofree char *out = run_human(1, lost, &err);
+
+  g_autoptr(GHashTable) after = scrape(d);
+  g_assert_cmpfloat(metric(after, "answered", "ping_req"), >=, 1);
+  g_assert_cmpfloat(metric(after, "answered", "store_req"), ==, 1);
+  g_assert_cmpfloat(metric(after, "dropped", "ping_req"), >=, 1);
+  g_assert_cmpfloat(metric(after, "forwarded", "ping_req"), ==, 0);
+  g_assert_cmpfloat(*(double *)g_hash_table_lookup(after, "disco_overlay_stored_resources"), ==,
+                    1);
+  g_assert_cmpfloat(*(double *)g_hash_table_lookup(after, "disco_overlay_replicated_resources"),
+                    ==, 0);
+
+  /* The same counters in the status document. */
+  g_autofree char *body = NULL;
+  g_assert_cmpuint(disco_test_http(d->http, "GET", "/api/status", &body, NULL), ==, 200);
+  json_object *doc = json_tokener_parse(body);
+  g_assert_nonnull(doc);
+  json_object *overlay = NULL, *messages = NULL, *answered = NULL, *dropped = NULL;
+  g_assert_true(json_object_object_get_ex(doc, "overlay", &overlay));
+  g_assert_true(json_object_object_get_ex(overlay, "messages", &messages));
+  g_assert_true(json_object_object_get_ex(messages, "answered", &answered));
+  g_assert_true(json_object_object_get_ex(messages, "dropped", &dropped));
+  g_assert_cmpint(jint(answered, "store_req"), ==, 1);
+  g_assert_cmpint(jint(dropped, "ping_req"), >=, 1);
+  json_object_put(doc);
+  g_assert_cmpint(disco_test_daemon_stop(d, SIGTERM, 10000), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -610,6 +689,7 @@ main(int argc, char **argv)
   tmp = g_dir_make_tmp("disco-processes-XXXXXX", NULL);
   g_test_add_func("/node/processes/enrolled-peers", test_enrolled_peers);
   g_test_add_func("/node/processes/daemon-overlay", test_daemon_overlay);
+  g_test_add_func("/node/processes/daemon-metrics", test_daemon_metrics);
   g_test_add_func("/node/processes/enroll-password", test_enroll_password);
   g_test_add_func("/node/processes/plaintext-gate", test_plaintext_gate);
   int rc = g_test_run();
