@@ -105,6 +105,24 @@ test_status_page_renders (void)
   g_assert_nonnull (uptime);
   g_assert_true (g_str_has_suffix (uptime, "s"));
   g_assert_null (strstr (dom, "status unavailable"));
+
+  /* The overlay section: the peer's Node-ID from the JSON, and the
+   * neighbour lists of a peer without Chord shown as empty. */
+  g_autofree char *st_body = NULL;
+  g_assert_cmpuint (disco_test_http (d->http, "GET", "/api/status", &st_body, NULL), ==, 200);
+  g_autofree char *node_id = NULL;
+  g_autoptr (GMatchInfo) mi = NULL;
+  g_autoptr (GRegex) re = g_regex_new ("\"node_id\": *\"([0-9a-f]{32})\"", 0, 0, NULL);
+  g_assert_true (g_regex_match (re, st_body, 0, &mi));
+  node_id = g_match_info_fetch (mi, 1);
+  g_autofree char *overlay_id = text_of (dom, "overlay-node-id");
+  g_assert_cmpstr (overlay_id, ==, node_id);
+  g_autofree char *succ = text_of (dom, "overlay-successors");
+  g_assert_cmpstr (succ, ==, "none");
+  g_autofree char *preds = text_of (dom, "overlay-predecessors");
+  g_assert_cmpstr (preds, ==, "none");
+  g_autofree char *stored = text_of (dom, "overlay-stored");
+  g_assert_cmpstr (stored, ==, "0");
   if (caller)
     {
       /* The conference and its participant were rendered from the JSON. */
