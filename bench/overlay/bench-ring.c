@@ -12,7 +12,10 @@
  *     (0 hops) measured in this run as the baseline;
  *   - join: seconds until the ring converged again after one more peer;
  *   - heal: seconds until it converged again after a kill -9 of one peer;
- *   - RSS per peer (VmRSS, mean).
+ *   - RSS per peer (VmRSS, mean);
+ *   - messages forwarded per CPU-second of the whole ring during the
+ *     Fetch phase (a lower bound for one core's forwarding rate: the
+ *     same CPU also answers, signs and sends Updates).
  *
  *   bench-ring [--sizes 10,50,100] [--fetches 100] [--routes 40]
  * Needs DISCO_BIN and DISCO_RING_CLIENT_BIN (set by meson). */
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #define STABILIZE_MS "1000"
 #define SEEDS 5
@@ -281,6 +285,42 @@ measure_hops (Peer *peers, guint n, GArray *hops)
     }
 }
 
+/* Messages the peers forwarded (status files, rewritten each second) and
+ * the CPU seconds they used (utime + stime), summed over the ring. */
+static void
+ring_load (Peer *peers, guint n, double *forwarded, double *cpu_s)
+{
+  *forwarded = 0;
+  *cpu_s = 0;
+  long hz = sysconf (_SC_CLK_TCK);
+  for (guint i = 0; i < n; i++)
+    {
+      if (peers[i].proc == NULL)
+        continue;
+      g_autofree char *text = NULL;
+      if (g_file_get_contents (peers[i].status, &text, NULL, NULL))
+        {
+          json_object *o = json_tokener_parse (text), *v = NULL;
+          if (o && json_object_object_get_ex (o, "forwarded", &v))
+            *forwarded += (double)json_object_get_int64 (v);
+          json_object_put (o);
+        }
+      g_autofree char *path = g_strdup_printf ("/proc/%d/stat", peers[i].pid);
+      g_autofree char *stat = NULL;
+      if (g_file_get_contents (path, &stat, NULL, NULL))
+        {
+          const char *p = strrchr (stat, ')');
+          unsigned long ut = 0, st = 0;
+          /* fields after the name: state ppid pgrp session tty tpgid flags
+           * minflt cminflt majflt cmajflt utime stime */
+          if (p
+              && sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st)
+                     == 2)
+            *cpu_s += (double)(ut + st) / (double)hz;
+        }
+    }
+}
+
 static long
 rss_kb (int pid)
 {
@@ -295,7 +335,7 @@ rss_kb (int pid)
 typedef struct
 {
   guint n;
-  double converge, join, heal, hops_med, hops_p99, lat_med, lat_p99, rss_mb;
+  double converge, join, heal, hops_med, hops_p99, lat_med, lat_p99, rss_mb, fwd_per_cpu_s;
 } Result;
 
 static Result
@@ -310,7 +350,15 @@ bench_ring (guint n)
 
   g_autoptr (GArray) lat = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) hops = g_array_new (FALSE, FALSE, sizeof (double));
+  double f0, c0, f1, c1;
+  g_usleep (1200 * 1000); /* fresh status files */
+  ring_load (peers, n, &f0, &c0);
   measure_fetch (peers, n, n, lat);
+  g_usleep (1200 * 1000);
+  ring_load (peers, n, &f1, &c1);
+  /* Forwarding throughput per CPU-second the ring spent in that phase
+   * (which includes answering, signing and the Updates: a lower bound). */
+  res.fwd_per_cpu_s = c1 > c0 ? (f1 - f0) / (c1 - c0) : 0;
   if (n > 1)
     measure_hops (peers, n, hops);
   res.lat_med = percentile (lat, 0.5);
@@ -362,8 +410,8 @@ main (int argc, char **argv)
   Result base = bench_ring (1);
   printf ("baseline (1 peer): Fetch median %.2f ms, p99 %.2f ms, RSS %.1f MB\n", base.lat_med,
           base.lat_p99, base.rss_mb);
-  printf ("%5s %9s %7s %7s %9s %9s %9s %9s %7s %7s %7s\n", "N", "converge", "hops50", "hops99",
-          "½log2N", "fetch50", "fetch99", "x base", "join", "heal", "RSS MB");
+  printf ("%5s %9s %7s %7s %9s %9s %9s %9s %7s %7s %7s %11s\n", "N", "converge", "hops50", "hops99",
+          "½log2N", "fetch50", "fetch99", "x base", "join", "heal", "RSS MB", "fwd/cpu-s");
   g_auto (GStrv) list = g_strsplit (sizes, ",", -1);
   for (char **s = list; *s; s++)
     {
@@ -371,9 +419,9 @@ main (int argc, char **argv)
       if (n < 2)
         continue;
       Result r = bench_ring (n);
-      printf ("%5u %8.1fs %7.1f %7.1f %9.2f %7.2fms %7.2fms %8.2fx %6.1fs %6.1fs %7.1f\n", r.n,
-              r.converge, r.hops_med, r.hops_p99, 0.5 * log2 (n), r.lat_med, r.lat_p99,
-              r.lat_med / base.lat_med, r.join, r.heal, r.rss_mb);
+      printf ("%5u %8.1fs %7.1f %7.1f %9.2f %7.2fms %7.2fms %8.2fx %6.1fs %6.1fs %7.1f %11.0f\n",
+              r.n, r.converge, r.hops_med, r.hops_p99, 0.5 * log2 (n), r.lat_med, r.lat_p99,
+              r.lat_med / base.lat_med, r.join, r.heal, r.rss_mb, r.fwd_per_cpu_s);
       fflush (stdout);
     }
   g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmp);
