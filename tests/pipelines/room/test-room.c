@@ -5,8 +5,11 @@
  * voices a participant hears.  The cascade cases run each room in its own
  * process: this binary re-executes itself with --room-peer.
  */
+#include "disco-media-jitter.h"
 #include "disco-media-room.h"
 #include "disco-rtp-gen.h"
+
+#include <gst/rtp/gstrtpbuffer.h>
 #include "disco-tone.h"
 
 #include <math.h>
@@ -165,6 +168,85 @@ assert_continuous (DiscoRtpGen *g, double seconds, double freq, double min_db)
   g_string_free (all, TRUE);
   g_test_message ("weakest 100 ms block of %.0f Hz: %.1f dB", freq, worst);
   g_assert_cmpfloat (worst, >, min_db);
+}
+
+/* ------------------------------------------------------------ jitter */
+
+static GstBuffer *
+rtp_packet (guint16 seq, guint32 ts)
+{
+  GstBuffer *b = gst_rtp_buffer_new_allocate (4, 0, 0);
+  GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+  g_assert_true (gst_rtp_buffer_map (b, GST_MAP_WRITE, &r));
+  gst_rtp_buffer_set_seq (&r, seq);
+  gst_rtp_buffer_set_timestamp (&r, ts);
+  gst_rtp_buffer_set_ssrc (&r, 0xabcd);
+  gst_rtp_buffer_set_payload_type (&r, 0);
+  gst_rtp_buffer_unmap (&r);
+  return b;
+}
+
+/* The reorder buffer alone, with explicit arrival times (no clock). */
+static void
+test_jitter (void)
+{
+  gst_init (NULL, NULL);
+  DiscoJitter *j = disco_jitter_new (8000, 40);
+  GstBuffer *out = NULL;
+  guint64 ts = 0;
+  guint samples = 0;
+  gint64 t = 1000000;
+  DiscoJitterStats st;
+
+  /* Nothing yet; then one packet: still buffering until 40 ms passed. */
+  g_assert_cmpint (disco_jitter_pop (j, t, &out, &ts, &samples), ==, DISCO_JITTER_WAITING);
+  g_assert_true (disco_jitter_insert (j, rtp_packet (65534, 1000), t));
+  g_assert_cmpint (disco_jitter_pop (j, t + 10000, &out, &ts, &samples), ==, DISCO_JITTER_WAITING);
+  /* Reordered (65535 after 0, across the wrap) and one lost (1). */
+  g_assert_true (disco_jitter_insert (j, rtp_packet (0, 1320), t + 20000));
+  g_assert_true (disco_jitter_insert (j, rtp_packet (65535, 1160), t + 21000));
+  g_assert_true (disco_jitter_insert (j, rtp_packet (2, 1640), t + 40000));
+  g_assert_false (disco_jitter_insert (j, rtp_packet (2, 1640), t + 40000)); /* duplicate */
+  const guint64 want_ts[] = { 0, 160, 320, 480, 640 };
+  const DiscoJitterResult want[] = { DISCO_JITTER_PACKET, DISCO_JITTER_PACKET, DISCO_JITTER_PACKET,
+                                     DISCO_JITTER_LOST, DISCO_JITTER_PACKET };
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    {
+      DiscoJitterResult r = disco_jitter_pop (j, t + 45000, &out, &ts, &samples);
+      g_assert_cmpint (r, ==, want[i]);
+      g_assert_cmpuint (ts, ==, want_ts[i]);
+      g_assert_cmpuint (samples, ==, 160);
+      g_clear_pointer (&out, gst_buffer_unref);
+    }
+  /* Too late for its playout point. */
+  g_assert_false (disco_jitter_insert (j, rtp_packet (1, 1480), t + 46000));
+  /* Empty: underruns, then it re-buffers instead of skipping ahead. */
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (disco_jitter_pop (j, t + 60000, &out, &ts, &samples), ==,
+                     DISCO_JITTER_UNDERRUN);
+  g_assert_cmpint (disco_jitter_pop (j, t + 60000, &out, &ts, &samples), ==, DISCO_JITTER_WAITING);
+  /* A burst far beyond the target: the delay stays bounded. */
+  for (guint i = 0; i < 40; i++)
+    disco_jitter_insert (j, rtp_packet ((guint16)(3 + i), 1800 + 160 * i), t + 100000);
+  guint played = 0;
+  while (disco_jitter_pop (j, t + 200000, &out, &ts, &samples) == DISCO_JITTER_PACKET)
+    {
+      played++;
+      g_clear_pointer (&out, gst_buffer_unref);
+    }
+  disco_jitter_get_stats (j, &st);
+  g_test_message ("received %" G_GUINT64_FORMAT " played %" G_GUINT64_FORMAT
+                  " lost %" G_GUINT64_FORMAT " late %" G_GUINT64_FORMAT
+                  " dropped %" G_GUINT64_FORMAT,
+                  st.received, st.played, st.lost, st.late, st.dropped);
+  g_assert_cmpuint (st.lost, ==, 1);
+  g_assert_cmpuint (st.late, ==, 2);
+  g_assert_cmpuint (st.dropped, >, 0);
+  g_assert_cmpuint (played, <=, 6); /* 100 ms at 20 ms per packet, no more */
+  g_assert_cmpuint (st.played, ==, 4 + played);
+  /* A new SSRC or a huge jump starts over without crashing. */
+  g_assert_true (disco_jitter_insert (j, rtp_packet (30000, 5), t + 300000));
+  disco_jitter_free (j);
 }
 
 /* ------------------------------------------------------------ in-process */
@@ -1129,6 +1211,7 @@ static const RoomCase room_cases[] = {
   { "/room/loss", test_loss },
   { "/room/churn", test_churn },
   { "/room/threads", test_threads },
+  { "/room/jitter", test_jitter },
   { "/room/telephone-event", test_telephone_event },
   { "/room/tones/opus", test_tones_opus },
   { "/room/tones/pcmu", test_tones_pcmu },
