@@ -258,6 +258,15 @@ disco_jitter_pop (DiscoJitter *j, gint64 now_us, GstBuffer **out, guint64 *ts, g
   return DISCO_JITTER_UNDERRUN;
 }
 
+GstBuffer *
+disco_jitter_peek (DiscoJitter *j)
+{
+  if (j->state != STATE_PLAYING)
+    return NULL;
+  Slot *s = &j->slots[j->next_seq % SLOTS];
+  return s->buf != NULL && s->ext_seq == j->next_seq ? gst_buffer_ref (s->buf) : NULL;
+}
+
 void
 disco_jitter_get_stats (DiscoJitter *j, DiscoJitterStats *out)
 {

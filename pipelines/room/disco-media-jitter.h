@@ -56,6 +56,10 @@ gboolean disco_jitter_insert (DiscoJitter *j, GstBuffer *rtp, gint64 now_us);
 DiscoJitterResult disco_jitter_pop (DiscoJitter *j, gint64 now_us, GstBuffer **out, guint64 *ts,
                                     guint *samples);
 
+/* New ref to the packet at the playout point (the one the next pop would
+ * return), or NULL: after a LOST pop it is the packet after the loss. */
+GstBuffer *disco_jitter_peek (DiscoJitter *j);
+
 void disco_jitter_get_stats (DiscoJitter *j, DiscoJitterStats *out);
 
 G_END_DECLS

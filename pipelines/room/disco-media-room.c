@@ -32,6 +32,8 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/net/gstnetaddressmeta.h>
+#include <gst/rtp/gstrtpbuffer.h>
+#include <opus.h>
 #include <string.h>
 
 #define MIX_RATE 48000
@@ -88,8 +90,9 @@ struct _Member
   GstPad *capture; /* parentless sink pad, dec_bin's PCM -> pcm */
   GstPad *mix_src; /* parentless src pad -> mixer_sink */
   GstAdapter *pcm;
-  GstElement *dec_bin;
-  GstPad *mixer_sink; /* set with the first decoded audio, under room->lock */
+  GstElement *dec_bin; /* G.711/G.722: depay ! dec ! resample, on the pump */
+  OpusDecoder *opus;   /* Opus: libopus straight to 48 kHz, no elements */
+  GstPad *mixer_sink;  /* set with the first decoded audio, under room->lock */
   gboolean mute;
   gdouble gain;
 
@@ -713,6 +716,45 @@ input_join_mixer (DiscoMediaRoom *room, Member *m)
   return TRUE;
 }
 
+/* Decodes @pkt (transfer full; NULL: conceal @samples) into m->pcm.  With
+ * @fec, @pkt is the packet after a loss and its redundant copy of the lost
+ * one is decoded. */
+static void
+opus_decode_rtp (Member *m, GstBuffer *pkt, gboolean fec, guint samples)
+{
+  enum
+  {
+    MAX_SAMPLES = 5760
+  }; /* 120 ms at 48 kHz */
+  GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+  const guchar *data = NULL;
+  opus_int32 len = 0;
+  if (pkt != NULL && gst_rtp_buffer_map (pkt, GST_MAP_READ, &r))
+    {
+      data = gst_rtp_buffer_get_payload (&r);
+      len = (opus_int32)gst_rtp_buffer_get_payload_len (&r);
+    }
+  /* Concealment lengths must be whole 2.5 ms units. */
+  int frame
+      = data == NULL || fec ? (int)MIN (MAX (samples / 120, 1) * 120, MAX_SAMPLES) : MAX_SAMPLES;
+  GstBuffer *out = gst_buffer_new_allocate (NULL, MAX_SAMPLES * 2, NULL);
+  GstMapInfo map;
+  gst_buffer_map (out, &map, GST_MAP_WRITE);
+  int ns = opus_decode (m->opus, len > 0 ? data : NULL, len, (opus_int16 *)map.data, frame, fec);
+  gst_buffer_unmap (out, &map);
+  if (pkt != NULL && r.buffer != NULL)
+    gst_rtp_buffer_unmap (&r);
+  if (pkt != NULL)
+    gst_buffer_unref (pkt);
+  if (ns > 0)
+    {
+      gst_buffer_set_size (out, (gsize)ns * 2);
+      gst_adapter_push (m->pcm, out);
+    }
+  else
+    gst_buffer_unref (out); /* a corrupt packet: nothing, the tick pads */
+}
+
 static void
 push_lost (Member *m, guint64 ts, guint samples)
 {
@@ -738,7 +780,22 @@ input_tick (DiscoMediaRoom *room, Member *m, GstClockTime rt, gint64 now_us)
       g_mutex_lock (&room->lock);
       DiscoJitterResult r = disco_jitter_pop (m->jb, now_us, &pkt, &ts, &samples);
       g_mutex_unlock (&room->lock);
-      if (r == DISCO_JITTER_PACKET)
+      if (m->opus != NULL)
+        {
+          if (r == DISCO_JITTER_PACKET)
+            opus_decode_rtp (m, pkt, 0, 0);
+          else if (r == DISCO_JITTER_LOST)
+            {
+              /* In-band FEC of the next packet if it is there, else PLC. */
+              g_mutex_lock (&room->lock);
+              GstBuffer *next = m->p.opus_fec ? disco_jitter_peek (m->jb) : NULL;
+              g_mutex_unlock (&room->lock);
+              opus_decode_rtp (m, next, next != NULL, samples);
+            }
+          else
+            break;
+        }
+      else if (r == DISCO_JITTER_PACKET)
         {
           GST_BUFFER_PTS (pkt) = gst_util_uint64_scale (ts, GST_SECOND, rate);
           GST_BUFFER_DURATION (pkt) = gst_util_uint64_scale (samples, GST_SECOND, rate);
@@ -817,8 +874,9 @@ pump_main (gpointer data)
   return NULL;
 }
 
+/* The decode bin of a G.711/G.722 member, fed from the pump. */
 static gboolean
-input_start (DiscoMediaRoom *room, Member *m, GError **error)
+input_start_bin (DiscoMediaRoom *room, Member *m, GError **error)
 {
   GstElement *bin = disco_media_codec_decode_bin (m->p.codec, m->p.opus_fec, MIX_RATE, error);
   if (bin == NULL)
@@ -845,19 +903,38 @@ input_start (DiscoMediaRoom *room, Member *m, GError **error)
   gst_pad_link (bsrc, capture);
   gst_object_unref (bsrc);
 
-  g_autofree char *mix_name = g_strdup_printf ("mix-%s", m->id);
-  m->mix_src = gst_object_ref_sink (gst_pad_new (mix_name, GST_PAD_SRC));
-  gst_pad_set_query_function (m->mix_src, feed_query);
-
   /* Sticky events first; the segment matches udpsrc's (TIME from 0). */
   g_autofree char *stream_id = g_strdup_printf ("%s/%s", room->name, m->id);
   g_autoptr (GstCaps) caps = disco_media_codec_rtp_caps (m->p.codec, m->p.payload_type);
   disco_gst_feed_begin (feed, stream_id, caps);
-
-  m->pcm = gst_adapter_new ();
   m->dec_bin = bin;
   m->feed = feed;
   m->capture = capture;
+  return TRUE;
+}
+
+static gboolean
+input_start (DiscoMediaRoom *room, Member *m, GError **error)
+{
+  if (m->p.codec == DISCO_MEDIA_CODEC_OPUS)
+    {
+      int err = 0;
+      m->opus = opus_decoder_create (MIX_RATE, 1, &err);
+      if (m->opus == NULL)
+        {
+          g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
+                       "room %s: no Opus decoder for %s: %s", room->name, m->id,
+                       opus_strerror (err));
+          return FALSE;
+        }
+    }
+  else if (!input_start_bin (room, m, error))
+    return FALSE;
+
+  g_autofree char *mix_name = g_strdup_printf ("mix-%s", m->id);
+  m->mix_src = gst_object_ref_sink (gst_pad_new (mix_name, GST_PAD_SRC));
+  gst_pad_set_query_function (m->mix_src, feed_query);
+  m->pcm = gst_adapter_new ();
   g_mutex_lock (&room->lock);
   m->jb = disco_jitter_new (disco_media_codec_clock_rate (m->p.codec), JITTER_MS);
   g_mutex_unlock (&room->lock);
@@ -870,7 +947,7 @@ input_start (DiscoMediaRoom *room, Member *m, GError **error)
 static void
 input_stop (DiscoMediaRoom *room, Member *m)
 {
-  if (m->dec_bin == NULL)
+  if (m->mix_src == NULL)
     return;
   /* Out of the pump first: from here on nothing pushes into this member. */
   g_mutex_lock (&room->pump_lock);
@@ -891,6 +968,10 @@ input_stop (DiscoMediaRoom *room, Member *m)
     }
   gst_pad_set_active (m->mix_src, FALSE);
   gst_clear_object (&m->mix_src);
+  g_clear_object (&m->pcm);
+  g_clear_pointer (&m->opus, opus_decoder_destroy);
+  if (m->dec_bin == NULL)
+    return;
 
   disco_gst_pad_unlink_idle (m->feed, 1000);
   GstPad *bsrc = gst_element_get_static_pad (m->dec_bin, "src");
@@ -903,7 +984,6 @@ input_stop (DiscoMediaRoom *room, Member *m)
   gst_element_set_state (m->dec_bin, GST_STATE_NULL);
   gst_bin_remove (GST_BIN (room->pipeline), m->dec_bin);
   gst_clear_object (&m->dec_bin);
-  g_clear_object (&m->pcm);
 }
 
 /* ---------------------------------------------------------------- members */
