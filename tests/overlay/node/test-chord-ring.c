@@ -79,7 +79,7 @@ start_peer (Peer *p, guint i, const char *bootstrap)
                          p->status,     bootstrap ? "--bootstrap" : NULL,
                          bootstrap,     NULL };
   g_autoptr (GError) error = NULL;
-  p->proc = disco_test_daemon_spawn_argv (argv, 20000, &error);
+  p->proc = disco_test_daemon_spawn_argv (argv, 60000, &error);
   g_assert_no_error (error);
   p->addr = g_strdup (g_hash_table_lookup (p->proc->ready, "overlay"));
   p->node_id = g_strdup (g_hash_table_lookup (p->proc->ready, "node-id"));
@@ -112,7 +112,7 @@ stop_peer (Peer *p)
   if (p->proc == NULL)
     return;
   /* SIGTERM: Leave, then a clean exit leak-checked by LSan in the child. */
-  int status = disco_test_daemon_stop (p->proc, SIGTERM, 10000);
+  int status = disco_test_daemon_stop (p->proc, SIGTERM, 30000);
   if (status != 0)
     {
       g_autofree char *err = disco_test_daemon_stderr (p->proc);
