@@ -7,11 +7,15 @@
  * fetched back: every peer fetches every 5th resource (so each resource is
  * fetched through 4 different peers, 2000 fetches).  Then churn, each step
  * followed by convergence within RING_HEAL_S and a fetch of all 500
- * resources (every peer every 10th, each resource through 2 peers):
+ * resources (every live peer fetches every 10th, from its own offset, so each
+ * resource is fetched through 1-2 different peers):
  * kill -9 of 3 random peers that are not 3 ring neighbours in a row (the
  * guarantee is: nothing is lost while at most 2 of any 3 replica holders
  * fail at once); a graceful leave (SIGTERM: Leave + handover) of a peer
- * holding data; a new peer joining, which must receive its share. */
+ * holding data; a new peer joining, which must receive its share.  After
+ * the stores and after the crash and the leave, the live peers must hold
+ * 3 copies of every value again ((re-)replication), and `disco route`
+ * walks from random peers end at the right peer. */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
