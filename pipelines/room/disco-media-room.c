@@ -2,8 +2,10 @@
  *
  *   udpsrc(shared socket) --probe: demux by source address--> DiscoJitter of
  *   the member (reorder buffer, no thread)
- *   pump thread, every 20 ms, per member: pop --> feed pad --> [depay ! dec !
- *   convert ! resample] --> capture pad (PCM adapter) --> 20 ms --> sink_%u
+ *   pump thread, every 20 ms, per member: pop --> decode --> PCM adapter -->
+ *   exactly 20 ms --> mix pad --> sink_%u.  Opus decodes with libopus
+ *   (PLC, in-band FEC); G.711/G.722 through feed pad --> [depay ! dec !
+ *   convert ! resample] --> capture pad, synchronously on the pump.
  *
  *   discomixer.src   --> tee --> shared encode branch per codec config --> fan-out
  *   discomixer.local --> tee --> shared encode branch per codec config --> fan-out (legs)
@@ -98,7 +100,7 @@ struct _Member
 
   Branch *shared;
   Branch *priv;
-  guint32 ssrc, ts_base;
+  guint32 ssrc, ts_base, ts_off;
   guint16 seq;
   gboolean sent_any;
   GstClockTime last_pts;
@@ -202,7 +204,14 @@ send_to_member (DiscoMediaRoom *room, Member *m, const guint8 *data, gsize size,
       && m->last_pts - pts < GST_SECOND)
     return FALSE;
   memcpy (pkt, data, size);
-  guint32 ts = m->ts_base + (guint32)gst_util_uint64_scale (pts, clock_rate, GST_SECOND);
+  /* One packet skipped at a switch (the encodes run a tick apart): the
+   * listener's timeline advances by one packet anyway, as its sequence
+   * number does.  Longer gaps keep their real length. */
+  if (m->sent_any && pts > m->last_pts && pts - m->last_pts <= 2 * grid
+      && pts - m->last_pts != grid)
+    m->ts_off -= (guint32)gst_util_uint64_scale (pts - m->last_pts - grid, clock_rate, GST_SECOND);
+  guint32 ts
+      = m->ts_base + m->ts_off + (guint32)gst_util_uint64_scale (pts, clock_rate, GST_SECOND);
   pkt[1] = (m->sent_any ? (data[1] & 0x80) : 0x80) | (m->p.payload_type & 0x7f);
   pkt[2] = m->seq >> 8;
   pkt[3] = m->seq & 0xff;
