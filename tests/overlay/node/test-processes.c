@@ -681,6 +681,117 @@ test_daemon_metrics(void)
   g_assert_cmpint(disco_test_daemon_stop(d, SIGTERM, 10000), ==, 0);
 }
 
+/* The link entry of /api/status for peer @node_id (new reference), or NULL. */
+static json_object *
+status_link(DiscoTestDaemon *d, const char *node_id)
+{
+  g_autofree char *body = NULL;
+  if (disco_test_http(d->http, "GET", "/api/status", &body, NULL) != 200)
+    return NULL;
+  json_object *doc = json_tokener_parse(body);
+  json_object *overlay = NULL, *conns = NULL, *found = NULL;
+  g_assert_true(json_object_object_get_ex(doc, "overlay", &overlay));
+  g_assert_true(json_object_object_get_ex(overlay, "connections", &conns));
+  g_assert_true(json_object_is_type(conns, json_type_array));
+  for (size_t i = 0; i < json_object_array_length(conns) && !found; i++)
+    {
+      json_object *c = json_object_array_get_idx(conns, i), *peer = NULL;
+      if (json_object_object_get_ex(c, "peer", &peer) && peer
+          && g_strcmp0(json_object_get_string(peer), node_id) == 0)
+        found = json_object_get(c);
+    }
+  json_object_put(doc);
+  return found;
+}
+
+/* A focus linked to a peer (its [overlay] bootstrap): the link shows up in
+ * /api/status with the peer's Node-ID and the framing layer's RTO, a Ping
+ * for the peer sent to the focus is forwarded (request and answer counted
+ * as forwarded on /metrics), and the ACKed frames give the link an RTT. */
+static void
+test_daemon_links(void)
+{
+  Peer p = { 0 };
+  p.dir = g_build_filename(tmp, "linked-peer", NULL);
+  p.user = g_strdup("lena@disco.example.org");
+  const char *peer_argv[] = { disco,  "peer",   "--listen", "127.0.0.1:0", "--data-dir",
+                              p.dir,  "--user", p.user,     NULL };
+  g_autoptr(GError) error = NULL;
+  p.proc = disco_test_daemon_spawn_argv(peer_argv, 20000, &error);
+  g_assert_no_error(error);
+  p.addr = g_hash_table_lookup(p.proc->ready, "overlay");
+  p.node_id = g_strdup(g_hash_table_lookup(p.proc->ready, "node-id"));
+
+  g_autofree char *conf = g_build_filename(tmp, "linked-focus.conf", NULL);
+  g_autofree char *conf_text = g_strdup_printf("[overlay]\nbootstrap = %s\n", p.addr);
+  g_assert_true(g_file_set_contents(conf, conf_text, -1, NULL));
+  const char *args[] = { "--config", conf, NULL };
+  g_autoptr(DiscoTestDaemon) d = disco_test_daemon_spawn(args, &error);
+  g_assert_no_error(error);
+
+  json_object *link = NULL;
+  gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while ((link = status_link(d, p.node_id)) == NULL)
+    {
+      if (g_get_monotonic_time() > deadline)
+        g_error("the focus never listed its link to %s", p.node_id);
+      g_usleep(100000);
+    }
+  json_object *v = NULL;
+  g_assert_true(json_object_object_get_ex(link, "established", &v));
+  g_assert_true(json_object_get_boolean(v));
+  g_assert_true(json_object_object_get_ex(link, "mode", &v));
+  g_assert_cmpstr(json_object_get_string(v), ==, "tls");
+  g_assert_true(json_object_object_get_ex(link, "remote", &v));
+  g_assert_cmpstr(json_object_get_string(v), ==, p.addr);
+  g_assert_true(json_object_object_get_ex(link, "rto_ms", &v));
+  g_assert_true(json_object_is_type(v, json_type_double));
+  g_assert_cmpfloat(json_object_get_double(v), >, 0);
+  g_assert_true(json_object_object_get_ex(link, "srtt_ms", &v));
+  json_object_put(link);
+
+  g_autofree char *cdir = g_build_filename(tmp, "links-client", NULL);
+  const char *pi[] = { disco,  "ping",       "--peer", d->overlay, "--to",
+                       p.node_id, "--data-dir", cdir,     "--user",   "max@disco.example.org",
+                       "--json",  NULL };
+  json_object *o = run_json(0, pi);
+  g_assert_cmpstr(jstr(o, "node_id"), ==, p.node_id);
+  json_object_put(o);
+
+  g_autoptr(GHashTable) m = scrape(d);
+  g_assert_cmpfloat(metric(m, "forwarded", "ping_req"), >=, 1);
+  g_assert_cmpfloat(metric(m, "forwarded", "ping_ans"), >=, 1);
+  g_assert_cmpfloat(metric(m, "answered", "ping_req"), ==, 0);
+  g_assert_cmpfloat(*(double *)g_hash_table_lookup(m, "disco_overlay_links"), >=, 1);
+
+  /* The forwarded frames were ACKed: the link has an RTT estimate. */
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      link = status_link(d, p.node_id);
+      g_assert_nonnull(link);
+      gboolean have = json_object_object_get_ex(link, "srtt_ms", &v) && v
+                      && json_object_is_type(v, json_type_double);
+      double srtt = have ? json_object_get_double(v) : -1;
+      json_object_put(link);
+      if (have)
+        {
+          g_assert_cmpfloat(srtt, >=, 0);
+          break;
+        }
+      if (g_get_monotonic_time() > deadline)
+        g_error("no RTT sample on the focus's link within 60 s");
+      g_usleep(100000);
+    }
+
+  g_assert_cmpint(disco_test_daemon_stop(d, SIGTERM, 10000), ==, 0);
+  stop_clean(p.proc);
+  g_clear_pointer(&p.proc, disco_test_daemon_free);
+  g_free(p.dir);
+  g_free(p.user);
+  g_free(p.node_id);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -690,6 +801,7 @@ main(int argc, char **argv)
   g_test_add_func("/node/processes/enrolled-peers", test_enrolled_peers);
   g_test_add_func("/node/processes/daemon-overlay", test_daemon_overlay);
   g_test_add_func("/node/processes/daemon-metrics", test_daemon_metrics);
+  g_test_add_func("/node/processes/daemon-links", test_daemon_links);
   g_test_add_func("/node/processes/enroll-password", test_enroll_password);
   g_test_add_func("/node/processes/plaintext-gate", test_plaintext_gate);
   int rc = g_test_run();
