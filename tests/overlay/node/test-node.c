@@ -583,6 +583,34 @@ test_bad_input(void)
   DiscoReloadNodeStats st;
   disco_reload_node_get_stats(peer, &st);
   g_assert_cmpuint(st.dropped, >=, 10);
+  /* The per-type counters book every drop and answer, each to its type:
+   * bytes without a readable header as "unknown", the bad Pings as
+   * ping_req. */
+  g_autoptr(GArray) types = disco_reload_node_get_type_stats(peer);
+  guint64 sum[DISCO_RELOAD_NODE_N_DIRECTIONS] = { 0 }, ping_dropped = 0, unknown_dropped = 0;
+  guint64 ping_answered = 0;
+  for (guint i = 0; i < types->len; i++)
+    {
+      const DiscoReloadNodeTypeStats *t = &g_array_index(types, DiscoReloadNodeTypeStats, i);
+      g_assert_cmpstr(t->type, ==, disco_reload_message_code_token(t->code));
+      for (int d = 0; d < DISCO_RELOAD_NODE_N_DIRECTIONS; d++)
+        sum[d] += t->count[d];
+      if (t->code == DISCO_RELOAD_PING_REQ)
+        {
+          ping_dropped = t->count[DISCO_RELOAD_NODE_DROPPED];
+          ping_answered = t->count[DISCO_RELOAD_NODE_ANSWERED];
+        }
+      if (t->code == 0)
+        unknown_dropped = t->count[DISCO_RELOAD_NODE_DROPPED];
+    }
+  g_assert_cmpuint(sum[DISCO_RELOAD_NODE_DROPPED], ==, st.dropped);
+  g_assert_cmpuint(sum[DISCO_RELOAD_NODE_FORWARDED], ==, st.forwarded);
+  g_assert_cmpuint(sum[DISCO_RELOAD_NODE_ANSWERED], ==, st.answers_out);
+  g_assert_cmpuint(ping_dropped, >=, 5);
+  g_assert_cmpuint(ping_answered, >=, 5);
+  g_assert_cmpuint(unknown_dropped, >=, 1);
+  g_assert_cmpstr(disco_reload_message_code_token(DISCO_RELOAD_ERROR), ==, "error");
+  g_assert_cmpstr(disco_reload_message_code_token(0x0b), ==, "unknown");
   g_ptr_array_unref(r.messages);
 }
 
