@@ -4,8 +4,9 @@
  *   the member (reorder buffer, no thread)
  *   pump thread, every 20 ms, per member: pop --> decode --> PCM adapter -->
  *   exactly 20 ms --> mix pad --> sink_%u.  Opus decodes with libopus
- *   (PLC, in-band FEC); G.711/G.722 through feed pad --> [depay ! dec !
- *   convert ! resample] --> capture pad, synchronously on the pump.
+ *   (PLC, in-band FEC), G.711 by table plus a GstAudioResampler; G.722
+ *   through feed pad --> [depay ! dec ! convert ! resample] --> capture
+ *   pad, synchronously on the pump.
  *
  *   discomixer.src   --> tee --> shared encode branch per codec config --> fan-out
  *   discomixer.local --> tee --> shared encode branch per codec config --> fan-out (legs)
@@ -33,6 +34,7 @@
 #include "disco-mixer.h"
 
 #include <gst/app/gstappsink.h>
+#include <gst/audio/audio.h>
 #include <gst/net/gstnetaddressmeta.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <opus.h>
@@ -92,9 +94,10 @@ struct _Member
   GstPad *capture; /* parentless sink pad, dec_bin's PCM -> pcm */
   GstPad *mix_src; /* parentless src pad -> mixer_sink */
   GstAdapter *pcm;
-  GstElement *dec_bin; /* G.711/G.722: depay ! dec ! resample, on the pump */
-  OpusDecoder *opus;   /* Opus: libopus straight to 48 kHz, no elements */
-  GstPad *mixer_sink;  /* set with the first decoded audio, under room->lock */
+  GstElement *dec_bin;     /* G.711/G.722: depay ! dec ! resample, on the pump */
+  OpusDecoder *opus;       /* Opus: libopus straight to 48 kHz, no elements */
+  GstAudioResampler *g711; /* PCMU/PCMA: table decode, 8 -> 48 kHz here */
+  GstPad *mixer_sink;      /* set with the first decoded audio, under room->lock */
   gboolean mute;
   gdouble gain;
 
@@ -764,6 +767,77 @@ opus_decode_rtp (Member *m, GstBuffer *pkt, gboolean fec, guint samples)
     gst_buffer_unref (out); /* a corrupt packet: nothing, the tick pads */
 }
 
+/* G.711 expansion (ITU-T G.711, as in the classic reference decoder). */
+static gint16
+ulaw_to_linear (guint8 u)
+{
+  u = (guint8)~u;
+  gint t = ((u & 0x0f) << 3) + 0x84;
+  t <<= (u & 0x70) >> 4;
+  return (gint16)((u & 0x80) ? (0x84 - t) : (t - 0x84));
+}
+
+static gint16
+alaw_to_linear (guint8 a)
+{
+  a ^= 0x55;
+  gint t = (a & 0x0f) << 4;
+  gint seg = (a & 0x70) >> 4;
+  if (seg == 0)
+    t += 8;
+  else
+    {
+      t += 0x108;
+      if (seg > 1)
+        t <<= seg - 1;
+    }
+  return (gint16)((a & 0x80) ? t : -t);
+}
+
+/* Decodes @pkt (transfer full; NULL: @samples of silence for a loss, run
+ * through the resampler so its filter state stays continuous). */
+static void
+g711_decode_rtp (Member *m, GstBuffer *pkt, guint samples)
+{
+  enum
+  {
+    MAX_IN = 1600
+  }; /* 200 ms at 8 kHz */
+  gint16 in[MAX_IN];
+  gsize n = 0;
+  GstRTPBuffer r = GST_RTP_BUFFER_INIT;
+  if (pkt != NULL)
+    {
+      if (gst_rtp_buffer_map (pkt, GST_MAP_READ, &r))
+        {
+          const guint8 *d = gst_rtp_buffer_get_payload (&r);
+          n = MIN (gst_rtp_buffer_get_payload_len (&r), MAX_IN);
+          gboolean ulaw = m->p.codec == DISCO_MEDIA_CODEC_PCMU;
+          for (gsize i = 0; i < n; i++)
+            in[i] = ulaw ? ulaw_to_linear (d[i]) : alaw_to_linear (d[i]);
+          gst_rtp_buffer_unmap (&r);
+        }
+      gst_buffer_unref (pkt);
+    }
+  else
+    {
+      n = MIN (samples, MAX_IN);
+      memset (in, 0, n * sizeof in[0]);
+    }
+  if (n == 0)
+    return;
+  gsize out_n = gst_audio_resampler_get_out_frames (m->g711, n);
+  if (out_n == 0)
+    return;
+  GstBuffer *out = gst_buffer_new_allocate (NULL, out_n * 2, NULL);
+  GstMapInfo map;
+  gst_buffer_map (out, &map, GST_MAP_WRITE);
+  gpointer ins[1] = { in }, outs[1] = { map.data };
+  gst_audio_resampler_resample (m->g711, ins, n, outs, out_n);
+  gst_buffer_unmap (out, &map);
+  gst_adapter_push (m->pcm, out);
+}
+
 static void
 push_lost (Member *m, guint64 ts, guint samples)
 {
@@ -789,7 +863,14 @@ input_tick (DiscoMediaRoom *room, Member *m, GstClockTime rt, gint64 now_us)
       g_mutex_lock (&room->lock);
       DiscoJitterResult r = disco_jitter_pop (m->jb, now_us, &pkt, &ts, &samples);
       g_mutex_unlock (&room->lock);
-      if (m->opus != NULL)
+      if (m->g711 != NULL)
+        {
+          if (r == DISCO_JITTER_PACKET || r == DISCO_JITTER_LOST)
+            g711_decode_rtp (m, pkt, samples);
+          else
+            break;
+        }
+      else if (m->opus != NULL)
         {
           if (r == DISCO_JITTER_PACKET)
             opus_decode_rtp (m, pkt, 0, 0);
@@ -937,6 +1018,23 @@ input_start (DiscoMediaRoom *room, Member *m, GError **error)
           return FALSE;
         }
     }
+  else if (m->p.codec == DISCO_MEDIA_CODEC_PCMU || m->p.codec == DISCO_MEDIA_CODEC_PCMA)
+    {
+      GstStructure *opts = gst_structure_new_empty ("disco-g711");
+      gst_audio_resampler_options_set_quality (GST_AUDIO_RESAMPLER_METHOD_KAISER,
+                                               GST_AUDIO_RESAMPLER_QUALITY_DEFAULT, 8000, MIX_RATE,
+                                               opts);
+      m->g711 = gst_audio_resampler_new (GST_AUDIO_RESAMPLER_METHOD_KAISER,
+                                         GST_AUDIO_RESAMPLER_FLAG_NONE, GST_AUDIO_FORMAT_S16, 1,
+                                         8000, MIX_RATE, opts);
+      gst_structure_free (opts);
+      if (m->g711 == NULL)
+        {
+          g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_FAILED,
+                       "room %s: no resampler for %s", room->name, m->id);
+          return FALSE;
+        }
+    }
   else if (!input_start_bin (room, m, error))
     return FALSE;
 
@@ -979,6 +1077,7 @@ input_stop (DiscoMediaRoom *room, Member *m)
   gst_clear_object (&m->mix_src);
   g_clear_object (&m->pcm);
   g_clear_pointer (&m->opus, opus_decoder_destroy);
+  g_clear_pointer (&m->g711, gst_audio_resampler_free);
   if (m->dec_bin == NULL)
     return;
 
