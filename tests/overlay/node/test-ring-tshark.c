@@ -452,12 +452,32 @@ decrypt_capture (const char *pcap, const char *keylog)
     }
   const char *tail[] = { "-T", "fields",      "-E", "separator=|", "-e", "tcp.stream",
                          "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "data.data" };
+  guint common = argv->len; /* the arguments the checks below share */
   for (gsize i = 0; i < G_N_ELEMENTS (tail); i++)
     g_ptr_array_add (argv, g_strdup (tail[i]));
   g_ptr_array_add (argv, NULL);
   g_autofree char *out = NULL, *err = NULL;
   int rc = disco_test_run ((const char *const *)argv->pdata, 300000, &out, &err);
   g_assert_cmpint (rc, ==, 0);
+
+  /* The TLS layer itself is clean and every application data record was
+   * decrypted (none is silently left out of what is checked below). */
+  const char *checks[]
+      = { "_ws.malformed || _ws.expert.severity == error", "tls.app_data && !data.data" };
+  for (gsize c = 0; c < G_N_ELEMENTS (checks); c++)
+    {
+      g_autoptr (GPtrArray) cargv = g_ptr_array_new ();
+      for (guint i = 0; i < common; i++)
+        g_ptr_array_add (cargv, argv->pdata[i]);
+      const char *ctail[] = { "-Y", checks[c], "-T", "fields", "-e", "frame.number", NULL };
+      for (gsize i = 0; i < G_N_ELEMENTS (ctail); i++)
+        g_ptr_array_add (cargv, (gpointer)ctail[i]);
+      g_autofree char *cout = NULL, *cerr = NULL;
+      g_assert_cmpint (disco_test_run ((const char *const *)cargv->pdata, 300000, &cout, &cerr), ==,
+                       0);
+      if (cout && cout[0])
+        g_error ("TLS capture: frames matching '%s':\n%s", checks[c], cout);
+    }
 
   g_autoptr (GHashTable) streams
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)stream_free);
