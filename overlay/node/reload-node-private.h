@@ -109,7 +109,6 @@ gboolean disco_reload_node_chord_is_local(DiscoReloadNode *node, const DiscoRelo
  * here before (answered with Error_Loop_Detected, RFC 7851). */
 gboolean disco_reload_node_chord_via_loops(DiscoReloadNode *node,
                                            const DiscoReloadForwardingHeader *hdr);
-#define DISCO_RELOAD_NODE_ERROR_LOOP_DETECTED 0x19
 /* Graceful leave / replication (reload-node-replica.c). */
 void disco_reload_node_replica_init(DiscoReloadNode *node);
 void disco_reload_node_replica_dispose(DiscoReloadNode *node);

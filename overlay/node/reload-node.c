@@ -620,7 +620,7 @@ route_one(DiscoReloadNode *node, GBytes *bytes, DiscoReloadLink *link, guint16 *
   if (request && !is_me(node, first) && disco_reload_node_chord_via_loops(node, &hdr))
     {
       node->stats.dropped++;
-      disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_NODE_ERROR_LOOP_DETECTED,
+      disco_reload_node_send_error(node, &hdr, link, DISCO_RELOAD_ERROR_LOOP_DETECTED,
                                    "this peer is in the via list already");
       goto out;
     }
@@ -1106,6 +1106,18 @@ disco_reload_error_code_name(guint16 code)
         return "Error_In_Progress";
       case DISCO_RELOAD_ERROR_INVALID_MESSAGE:
         return "Error_Invalid_Message";
+      case DISCO_RELOAD_ERROR_UNDERLAY_DESTINATION_UNREACHABLE:
+        return "Error_Underlay_Destination_Unreachable";
+      case DISCO_RELOAD_ERROR_UNDERLAY_TIME_EXCEEDED:
+        return "Error_Underlay_Time_Exceeded";
+      case DISCO_RELOAD_ERROR_MESSAGE_EXPIRED:
+        return "Error_Message_Expired";
+      case DISCO_RELOAD_ERROR_UPSTREAM_MISROUTING:
+        return "Error_Upstream_Misrouting";
+      case DISCO_RELOAD_ERROR_LOOP_DETECTED:
+        return "Error_Loop_Detected";
+      case DISCO_RELOAD_ERROR_TTL_HOPS_EXCEEDED:
+        return "Error_TTL_Hops_Exceeded";
       default:
         return "Error_Unknown";
     }
