@@ -57,14 +57,14 @@ disco_chord_id_compare (const DiscoReloadNodeId *a, const DiscoReloadNodeId *b)
 }
 
 void
-disco_chord_id_distance (const DiscoReloadNodeId *a, const DiscoReloadNodeId *b, DiscoReloadNodeId *out)
+disco_chord_id_distance (const DiscoReloadNodeId *a, const DiscoReloadNodeId *b,
+                         DiscoReloadNodeId *out)
 {
   store (sub (load (b), load (a)), out);
 }
 
 gboolean
-disco_chord_id_in_range (const DiscoReloadNodeId *x,
-                         const DiscoReloadNodeId *from,
+disco_chord_id_in_range (const DiscoReloadNodeId *x, const DiscoReloadNodeId *from,
                          const DiscoReloadNodeId *to)
 {
   U128 f = load (from);

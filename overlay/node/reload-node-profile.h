@@ -21,8 +21,8 @@ G_BEGIN_DECLS
  * @user (NULL: "node-<random hex>@<overlay>") and, with a @data_dir, saves
  * it there.  Without self-signed permission a missing identity is an error
  * telling the user to enroll.  Outputs are new references. */
-gboolean disco_reload_node_profile_load(const char *data_dir, const char *config_path,
-                                        const char *user, DiscoReloadConfig **config_out,
-                                        DiscoReloadIdentity **identity_out, GError **error);
+gboolean disco_reload_node_profile_load (const char *data_dir, const char *config_path,
+                                         const char *user, DiscoReloadConfig **config_out,
+                                         DiscoReloadIdentity **identity_out, GError **error);
 
 G_END_DECLS

@@ -61,8 +61,8 @@
 
 G_BEGIN_DECLS
 
-#define DISCO_RELOAD_NODE_ERROR (disco_reload_node_error_quark())
-GQuark disco_reload_node_error_quark(void);
+#define DISCO_RELOAD_NODE_ERROR (disco_reload_node_error_quark ())
+GQuark disco_reload_node_error_quark (void);
 
 /* Codes below 0x100 are RFC 6940 error codes (DiscoReloadErrorCode) of an
  * Error response the peer sent, plus DISCO_RELOAD_ERROR_REQUEST_TIMEOUT when
@@ -94,32 +94,32 @@ typedef struct
   guint stabilize_ms;
 } DiscoReloadNodeSettings;
 
-DiscoReloadNode *disco_reload_node_new(const DiscoReloadNodeSettings *settings, GError **error);
-void disco_reload_node_free(DiscoReloadNode *node);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiscoReloadNode, disco_reload_node_free)
+DiscoReloadNode *disco_reload_node_new (const DiscoReloadNodeSettings *settings, GError **error);
+void disco_reload_node_free (DiscoReloadNode *node);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoReloadNode, disco_reload_node_free)
 
 /* Accepts links on @address (port 0 = ephemeral). */
-gboolean disco_reload_node_listen(DiscoReloadNode *node, GInetSocketAddress *address,
-                                  DiscoReloadLinkMode mode, GError **error);
+gboolean disco_reload_node_listen (DiscoReloadNode *node, GInetSocketAddress *address,
+                                   DiscoReloadLinkMode mode, GError **error);
 /* The bound address, or NULL when not listening.  Borrowed. */
-GInetSocketAddress *disco_reload_node_get_listen_address(DiscoReloadNode *node);
+GInetSocketAddress *disco_reload_node_get_listen_address (DiscoReloadNode *node);
 
 /* Opens a link to @address and waits for it to be established (and the
  * peer certificate checked: it must carry @expected when non-NULL).  The
  * first link a node opens is its admitting peer: requests whose first
  * destination is not a directly connected node go there. */
-void disco_reload_node_connect_async(DiscoReloadNode *node, GSocketAddress *address,
-                                     DiscoReloadLinkMode mode, const DiscoReloadNodeId *expected,
-                                     GCancellable *cancellable, GAsyncReadyCallback callback,
-                                     gpointer user_data);
+void disco_reload_node_connect_async (DiscoReloadNode *node, GSocketAddress *address,
+                                      DiscoReloadLinkMode mode, const DiscoReloadNodeId *expected,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
 /* *@peer_out (may be NULL) gets the peer's Node-ID. */
-gboolean disco_reload_node_connect_finish(DiscoReloadNode *node, GAsyncResult *result,
-                                          DiscoReloadNodeId *peer_out, GError **error);
+gboolean disco_reload_node_connect_finish (DiscoReloadNode *node, GAsyncResult *result,
+                                           DiscoReloadNodeId *peer_out, GError **error);
 
-const DiscoReloadNodeId *disco_reload_node_get_node_id(DiscoReloadNode *node);
-DiscoReloadIdentity *disco_reload_node_get_identity(DiscoReloadNode *node);
-DiscoReloadConfig *disco_reload_node_get_config(DiscoReloadNode *node);
-DiscoReloadTrust *disco_reload_node_get_trust(DiscoReloadNode *node);
+const DiscoReloadNodeId *disco_reload_node_get_node_id (DiscoReloadNode *node);
+DiscoReloadIdentity *disco_reload_node_get_identity (DiscoReloadNode *node);
+DiscoReloadConfig *disco_reload_node_get_config (DiscoReloadNode *node);
+DiscoReloadTrust *disco_reload_node_get_trust (DiscoReloadNode *node);
 
 typedef struct
 {
@@ -139,7 +139,7 @@ typedef struct
 } DiscoReloadNodeStats;
 
 /* Fills @stats (caller-allocated; nothing in it needs freeing). */
-void disco_reload_node_get_stats(DiscoReloadNode *node, DiscoReloadNodeStats *stats);
+void disco_reload_node_get_stats (DiscoReloadNode *node, DiscoReloadNodeStats *stats);
 
 /* What happened to a message at this node, for the per-type counters. */
 typedef enum
@@ -163,82 +163,83 @@ typedef struct
 
 /* One DiscoReloadNodeTypeStats per code with a non-zero counter, in code
  * order (Error last).  Caller owns the array (g_array_unref). */
-GArray *disco_reload_node_get_type_stats(DiscoReloadNode *node);
+GArray *disco_reload_node_get_type_stats (DiscoReloadNode *node);
 
 /* "forwarded", "answered", "dropped"; static. */
-const char *disco_reload_node_direction_name(DiscoReloadNodeDirection direction);
+const char *disco_reload_node_direction_name (DiscoReloadNodeDirection direction);
 
 /* Open links with their peer and the framing layer's RTT estimate: a JSON
  * array of { "peer": hex Node-ID or null, "remote": "ADDR:PORT" or null,
  * "mode": "tls"/"plaintext"/..., "established": bool, "srtt_ms": number or
  * null (no sample yet), "rttvar_ms", "rto_ms": number }.  Caller owns it. */
-json_object *disco_reload_node_links_to_json(DiscoReloadNode *node);
+json_object *disco_reload_node_links_to_json (DiscoReloadNode *node);
 
 /* ---- CHORD-RELOAD ---------------------------------------------------------- */
 
 /* The routing table as JSON (disco_chord_table_to_json: node_id,
  * predecessors, successors, fingers, peers) plus "joined" (our Join was
- * answered) and the counts of Join / Update / Leave requests answered; NULL when the node does not run Chord.  Caller owns it. */
-json_object *disco_reload_node_chord_to_json(DiscoReloadNode *node);
+ * answered) and the counts of Join / Update / Leave requests answered; NULL when the node does not
+ * run Chord.  Caller owns it. */
+json_object *disco_reload_node_chord_to_json (DiscoReloadNode *node);
 
 /* Graceful departure (RFC 6940 §10.7.3): Leave to the neighbours and the
  * stored data to the successor.  Sends are queued; run the main context a
  * little before freeing the node so they leave.  No-op without Chord. */
-void disco_reload_node_chord_leave(DiscoReloadNode *node);
+void disco_reload_node_chord_leave (DiscoReloadNode *node);
 
 /* ---- requests ------------------------------------------------------------ */
 
 /* A request with @code, the node's overlay / configuration sequence / TTL
  * and a fresh random transaction id, addressed to @dest (copied; NULL: the
  * wildcard Node-ID).  Fill the body, then pass it to request_async. */
-DiscoReloadMessage *disco_reload_node_new_request(DiscoReloadNode *node, guint16 code,
-                                                  const DiscoReloadDestination *dest);
+DiscoReloadMessage *disco_reload_node_new_request (DiscoReloadNode *node, guint16 code,
+                                                   const DiscoReloadDestination *dest);
 
 /* Signs and sends @request (ownership taken) and completes with the answer.
  * Errors: DISCO_RELOAD_NODE_ERROR with an RFC error code (Error response or
  * REQUEST_TIMEOUT) or a DiscoReloadNodeError. */
-void disco_reload_node_request_async(DiscoReloadNode *node, DiscoReloadMessage *request,
-                                     GCancellable *cancellable, GAsyncReadyCallback callback,
-                                     gpointer user_data);
+void disco_reload_node_request_async (DiscoReloadNode *node, DiscoReloadMessage *request,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
 /* The answer (caller frees); its signature has been verified and its code
  * is the request's + 1. */
-DiscoReloadMessage *disco_reload_node_request_finish(DiscoReloadNode *node, GAsyncResult *result,
-                                                     GError **error);
+DiscoReloadMessage *disco_reload_node_request_finish (DiscoReloadNode *node, GAsyncResult *result,
+                                                      GError **error);
 
 /* Shorthands: build the request (destination @dest, or the Resource-ID
  * @resource when @dest is NULL), take ownership of the listed bodies, and
  * call disco_reload_node_request_async().  Finish with
  * disco_reload_node_request_finish(). */
-void disco_reload_node_ping_async(DiscoReloadNode *node, const DiscoReloadDestination *dest,
-                                  GCancellable *cancellable, GAsyncReadyCallback callback,
-                                  gpointer user_data);
-/* @kind_data: DiscoReloadStoreKindData*, values already signed; emptied. */
-void disco_reload_node_store_async(DiscoReloadNode *node, const DiscoReloadDestination *dest,
-                                   const DiscoReloadResourceId *resource, GPtrArray *kind_data,
+void disco_reload_node_ping_async (DiscoReloadNode *node, const DiscoReloadDestination *dest,
                                    GCancellable *cancellable, GAsyncReadyCallback callback,
                                    gpointer user_data);
+/* @kind_data: DiscoReloadStoreKindData*, values already signed; emptied. */
+void disco_reload_node_store_async (DiscoReloadNode *node, const DiscoReloadDestination *dest,
+                                    const DiscoReloadResourceId *resource, GPtrArray *kind_data,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
 /* @specifiers: DiscoReloadStoredDataSpecifier*; emptied.  @code is
  * DISCO_RELOAD_FETCH_REQ or DISCO_RELOAD_STAT_REQ. */
-void disco_reload_node_fetch_async(DiscoReloadNode *node, guint16 code,
-                                   const DiscoReloadDestination *dest,
-                                   const DiscoReloadResourceId *resource, GPtrArray *specifiers,
-                                   GCancellable *cancellable, GAsyncReadyCallback callback,
-                                   gpointer user_data);
+void disco_reload_node_fetch_async (DiscoReloadNode *node, guint16 code,
+                                    const DiscoReloadDestination *dest,
+                                    const DiscoReloadResourceId *resource, GPtrArray *specifiers,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
 
 /* Signs @sd as this node for @resource / @kind (storage_time and value
  * must be final). */
-gboolean disco_reload_node_sign_stored_data(DiscoReloadNode *node,
-                                            const DiscoReloadResourceId *resource,
-                                            DiscoReloadKindId kind, DiscoReloadStoredData *sd,
-                                            GError **error);
+gboolean disco_reload_node_sign_stored_data (DiscoReloadNode *node,
+                                             const DiscoReloadResourceId *resource,
+                                             DiscoReloadKindId kind, DiscoReloadStoredData *sd,
+                                             GError **error);
 /* Verifies a StoredData from a FetchAns against @answer's certificates and
  * the node's trust; the signer (may be NULL) is filled on success. */
-gboolean disco_reload_node_verify_stored_data(DiscoReloadNode *node,
-                                              const DiscoReloadMessage *answer,
-                                              const DiscoReloadResourceId *resource,
-                                              DiscoReloadKindId kind,
-                                              const DiscoReloadStoredData *sd,
-                                              DiscoReloadSigner *signer, GError **error);
+gboolean disco_reload_node_verify_stored_data (DiscoReloadNode *node,
+                                               const DiscoReloadMessage *answer,
+                                               const DiscoReloadResourceId *resource,
+                                               DiscoReloadKindId kind,
+                                               const DiscoReloadStoredData *sd,
+                                               DiscoReloadSigner *signer, GError **error);
 
 /* ---- server-side extension point ------------------------------------------ */
 
@@ -246,21 +247,21 @@ gboolean disco_reload_node_verify_stored_data(DiscoReloadNode *node,
  * fixes its header, signs and routes it) or NULL with @error set to a
  * DISCO_RELOAD_NODE_ERROR RFC code to answer with an Error response.
  * @signer is the verified signer; @link the link it arrived on. */
-typedef DiscoReloadMessage *(*DiscoReloadRequestHandler)(DiscoReloadNode *node,
-                                                         const DiscoReloadMessage *request,
-                                                         const DiscoReloadSigner *signer,
-                                                         DiscoReloadLink *link, gpointer user_data,
-                                                         GError **error);
+typedef DiscoReloadMessage *(*DiscoReloadRequestHandler) (DiscoReloadNode *node,
+                                                          const DiscoReloadMessage *request,
+                                                          const DiscoReloadSigner *signer,
+                                                          DiscoReloadLink *link, gpointer user_data,
+                                                          GError **error);
 
 /* Replaces the built-in handling of request @code (NULL restores it). */
-void disco_reload_node_set_handler(DiscoReloadNode *node, guint16 code,
-                                   DiscoReloadRequestHandler handler, gpointer user_data);
+void disco_reload_node_set_handler (DiscoReloadNode *node, guint16 code,
+                                    DiscoReloadRequestHandler handler, gpointer user_data);
 
 /* Human-readable name of a message code ("Fetch request") and error code. */
-const char *disco_reload_message_code_name(guint16 code);
+const char *disco_reload_message_code_name (guint16 code);
 /* Short lowercase name of a message code for labels ("fetch_req",
  * "fetch_ans", "error"; "unknown" for undefined codes); static. */
-const char *disco_reload_message_code_token(guint16 code);
-const char *disco_reload_error_code_name(guint16 code);
+const char *disco_reload_message_code_token (guint16 code);
+const char *disco_reload_error_code_name (guint16 code);
 
 G_END_DECLS
