@@ -31,6 +31,7 @@ typedef enum
   DISCO_HANDLE_SUBSCRIPTION,
   DISCO_HANDLE_PEER_LINK,
   DISCO_HANDLE_DIAL_OUT_REFER,
+  DISCO_HANDLE_PING, /* focus-coordinates.c: OPTIONS round trip to a peer focus */
 } DiscoHandleKind;
 
 typedef struct
@@ -127,6 +128,9 @@ GBytes *disco_sip_agent_coordinates (DiscoSipAgent *agent);
 guint disco_sip_agent_participant_count (DiscoSipAgent *agent);
 DiscoConference *disco_sip_agent_find_conference (DiscoSipAgent *agent, const url_t *url);
 guint64 disco_sip_agent_next_sdp_session (DiscoSipAgent *agent);
+
+/* focus-coordinates.c: the final response to one of its OPTIONS pings. */
+void disco_ping_response (void *ping, int status);
 
 /* conference.c */
 DiscoConference *disco_conference_new (DiscoSipAgent *agent, const char *uri, GError **error);

@@ -7,6 +7,10 @@
 
 #include "reload-node-profile.h"
 
+/* One OPTIONS round trip per peer focus and second: Vivaldi needs a
+ * handful of samples to settle, and a peer is a few foci at most. */
+#define COORDINATES_INTERVAL_MS 1000
+
 static json_object *
 status_cb (gpointer user_data)
 {
@@ -104,6 +108,7 @@ disco_focus_new (DiscoFocusConfig *config, GError **error)
           = disco_reload_node_id_to_hex (disco_reload_node_get_node_id (self->overlay_node));
       disco_sip_agent_set_node_id (self->sip, node_hex);
     }
+  self->coordinates = disco_focus_coordinates_new (self->sip, COORDINATES_INTERVAL_MS);
 
   self->web = disco_web_server_new (status_cb, metrics_cb, self);
   if (!disco_web_server_listen (self->web, config->http_listen, error))
@@ -131,6 +136,8 @@ disco_focus_shutdown (DiscoFocus *self)
 {
   gboolean ok = TRUE;
 
+  /* Its pings are sofia handles: gone before the stack shuts down. */
+  g_clear_pointer (&self->coordinates, disco_focus_coordinates_free);
   if (self->sip)
     ok = disco_sip_agent_shutdown (self->sip, 3000);
   g_clear_pointer (&self->web, disco_web_server_free);
@@ -150,6 +157,7 @@ disco_focus_free (DiscoFocus *self)
 {
   if (self == NULL)
     return;
+  g_clear_pointer (&self->coordinates, disco_focus_coordinates_free);
   if (self->sip)
     {
       disco_sip_agent_shutdown (self->sip, 3000);

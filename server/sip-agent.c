@@ -13,6 +13,7 @@
 #include <sofia-sip/su_tag_io.h>
 
 #include "conference.h"
+#include "conference-info.h"
 #include "sip-admission.h"
 #include "disco-build-config.h"
 
@@ -81,7 +82,6 @@ void
 disco_sip_agent_set_coordinates (DiscoSipAgent *self, GBytes *coordinates)
 {
   g_clear_pointer (&self->coordinates, g_bytes_unref);
-  g_clear_pointer (&self->admission, disco_admission_free);
   if (coordinates)
     self->coordinates = g_bytes_ref (coordinates);
   /* Subscribers learn new coordinates with the next partial document. */
@@ -93,6 +93,73 @@ disco_sip_agent_set_coordinates (DiscoSipAgent *self, GBytes *coordinates)
       ((DiscoConference *)v)->foci_changed = TRUE;
       disco_conference_changed (v);
     }
+}
+
+char **
+disco_sip_agent_peer_uris (DiscoSipAgent *self)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, self->conferences);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      GPtrArray *peers = ((DiscoConference *)v)->peers;
+      for (guint i = 0; i < peers->len; i++)
+        {
+          DiscoPeerLink *link = g_ptr_array_index (peers, i);
+          if (g_hash_table_add (seen, link->peer_uri))
+            g_ptr_array_add (out, g_strdup (link->peer_uri));
+        }
+    }
+  g_ptr_array_add (out, NULL);
+  return (char **)g_ptr_array_free (out, FALSE);
+}
+
+/* The peer's own dc:focus entry in a merged view, or NULL. */
+static xmlNode *
+own_focus_entry (xmlDoc *view, const char *peer_uri)
+{
+  xmlNode *foci = view ? disco_ci_find (xmlDocGetRootElement (view), DISCO_DC_NS, "foci") : NULL;
+  for (xmlNode *f = foci ? foci->children : NULL; f; f = f->next)
+    {
+      if (f->type != XML_ELEMENT_NODE || !xmlStrEqual (f->name, BAD_CAST "focus"))
+        continue;
+      g_autofree char *uri = (char *)xmlGetProp (f, BAD_CAST "uri");
+      if (g_strcmp0 (uri, peer_uri) == 0)
+        return f;
+    }
+  return NULL;
+}
+
+GBytes *
+disco_sip_agent_peer_coordinates (DiscoSipAgent *self, const char *peer_uri)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, self->conferences);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      GPtrArray *peers = ((DiscoConference *)v)->peers;
+      for (guint i = 0; i < peers->len; i++)
+        {
+          DiscoPeerLink *link = g_ptr_array_index (peers, i);
+          if (!g_str_equal (link->peer_uri, peer_uri))
+            continue;
+          g_autofree char *b64
+              = disco_ci_child_text (own_focus_entry (link->view, peer_uri), DISCO_DC_NS,
+                                     "coordinates");
+          if (b64 == NULL)
+            continue;
+          gsize len = 0;
+          guchar *raw = g_base64_decode (g_strstrip (b64), &len);
+          if (raw && len > 0)
+            return g_bytes_new_take (raw, len);
+          g_free (raw);
+        }
+    }
+  return NULL;
 }
 
 DiscoAdmission *
@@ -248,6 +315,10 @@ on_event (nua_event_t event, int status, char const *phrase, nua_t *nua, nua_mag
         disco_call_options (self, nh, sip);
         if (hmagic == NULL)
           nua_handle_destroy (nh);
+        break;
+      case nua_r_options:
+        if (kind == DISCO_HANDLE_PING)
+          disco_ping_response (hmagic, status);
         break;
       case nua_r_invite:
         if (kind == DISCO_HANDLE_PARTICIPANT)

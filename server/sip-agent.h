@@ -36,6 +36,13 @@ void disco_sip_agent_set_node_id (DiscoSipAgent *agent, const char *node_id_hex)
  * 1 = Vivaldi, 2 = landmark RTTs; disco.md §7), published as
  * <dc:coordinates> in the conference state.  Ref'd; NULL clears. */
 void disco_sip_agent_set_coordinates (DiscoSipAgent *agent, GBytes *coordinates);
+/* The peer foci of every conference (configured [focus] peers and foci
+ * that subscribed to us), "sip:HOST:PORT", each once; g_strfreev. */
+char **disco_sip_agent_peer_uris (DiscoSipAgent *agent);
+/* The coordinates @peer_uri publishes in its own dc:focus entry of the
+ * conference state we subscribe to (base64-decoded, not checked further),
+ * or NULL if it publishes none.  New reference. */
+GBytes *disco_sip_agent_peer_coordinates (DiscoSipAgent *agent, const char *peer_uri);
 
 /* Participants connected to this focus, over all conferences. */
 guint disco_sip_agent_participant_count (DiscoSipAgent *agent);
