@@ -145,9 +145,9 @@ disco_focus_status (DiscoFocus *self)
   json_object_object_add (root, "listen", listen);
 
   overlay_status (self, overlay);
-  json_object_object_add (
-      overlay, "coordinates",
-      self->coordinates ? disco_focus_coordinates_status (self->coordinates) : NULL);
+  json_object_object_add (overlay, "coordinates",
+                          self->coordinates ? disco_focus_coordinates_status (self->coordinates)
+                                            : NULL);
   json_object_object_add (root, "overlay", overlay);
 
   for (char **c = self->config->conferences; c && *c; c++)

@@ -16,6 +16,8 @@ struct _DiscoAdmission
   gint64 refilled_us;
   gint64 last_tick_us;
   double lag_ms;
+  double stall_ms;       /* lateness of the last tick beyond the limit */
+  gint64 stall_until_us; /* ... held until then (monotonic) */
   guint tick_source;
   guint64 rejected_rate, rejected_lag;
 };
@@ -28,6 +30,14 @@ on_tick (gpointer data)
   double late = (double)(now - a->last_tick_us) / 1000.0 - TICK_MS;
   a->last_tick_us = now;
   a->lag_ms = LAG_ALPHA * MAX (late, 0.0) + (1 - LAG_ALPHA) * a->lag_ms;
+  /* A stall past the limit left a backlog of requests that waited that
+   * long; whether they are dispatched before or after this tick, they are
+   * refused: the stall is held for half its length. */
+  if (a->lag_limit_ms && late > a->lag_limit_ms)
+    {
+      a->stall_ms = late;
+      a->stall_until_us = now + (gint64)(late * 1000 / 2);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -39,7 +49,12 @@ disco_admission_new (guint max_join_rate, guint lag_limit_ms)
   a->lag_limit_ms = lag_limit_ms;
   a->tokens = max_join_rate;
   a->refilled_us = a->last_tick_us = g_get_monotonic_time ();
-  a->tick_source = g_timeout_add (TICK_MS, on_tick, a);
+  /* Below the SIP socket's priority: while messages wait (a stall just
+   * ended), GLib keeps dispatching them and not the tick, so every one of
+   * them is checked against the lateness of the stall (the pending term in
+   * disco_admission_check) instead of racing the tick that would fold the
+   * stall into the smoothed value first. */
+  a->tick_source = g_timeout_add_full (G_PRIORITY_LOW, TICK_MS, on_tick, a, NULL);
   return a;
 }
 
@@ -59,6 +74,8 @@ disco_admission_check (DiscoAdmission *a)
   /* The tick itself may be the late one: count the lateness so far too. */
   double pending = (double)(now - a->last_tick_us) / 1000.0 - TICK_MS;
   double lag = MAX (a->lag_ms, pending);
+  if (now < a->stall_until_us)
+    lag = MAX (lag, a->stall_ms);
   if (a->lag_limit_ms && lag > a->lag_limit_ms)
     {
       a->rejected_lag++;

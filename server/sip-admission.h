@@ -9,7 +9,13 @@
  *    second of burst; 0 disables), or
  *  - the main loop is late: a 100 ms tick measures how late it runs, and a
  *    smoothed lateness above lag_limit_ms means SIP messages already wait
- *    in the socket buffers.
+ *    in the socket buffers.  After a stall (the process stopped or blocked
+ *    for longer than lag_limit_ms) the INVITEs that queued during it are
+ *    refused whatever order GLib dispatches them and the tick in: those
+ *    checked before the tick see the lateness accumulated so far (time
+ *    since the last tick beyond its period), those after it see the
+ *    stall's lateness, held for half the stall's length.  The tick runs at
+ *    G_PRIORITY_LOW, below the SIP socket, so it rarely comes first.
  * Both are cheap and checked before the SDP is even parsed.
  *
  * Threading: main-context only.  Ownership: plain struct, _free.

@@ -147,9 +147,8 @@ disco_sip_agent_peer_coordinates (DiscoSipAgent *self, const char *peer_uri)
           DiscoPeerLink *link = g_ptr_array_index (peers, i);
           if (!g_str_equal (link->peer_uri, peer_uri))
             continue;
-          g_autofree char *b64
-              = disco_ci_child_text (own_focus_entry (link->view, peer_uri), DISCO_DC_NS,
-                                     "coordinates");
+          g_autofree char *b64 = disco_ci_child_text (own_focus_entry (link->view, peer_uri),
+                                                      DISCO_DC_NS, "coordinates");
           if (b64 == NULL)
             continue;
           gsize len = 0;

@@ -2,6 +2,7 @@
  * streaming PCMU, OPTIONS, capacity, bad input. */
 #include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -350,6 +351,142 @@ test_overload_flood (void)
   g_unlink (cfg_path);
 }
 
+/* One INVITE for the lag test, sent from @sock (raw UDP, so that it is in
+ * the focus's socket buffer once the send returns). */
+static void
+send_lag_invite (GSocket *sock, GSocketAddress *to, const char *target, guint lport, int n)
+{
+  const char *sdp = "v=0\r\no=lag 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                    "m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+  g_autofree char *msg
+      = g_strdup_printf ("INVITE sip:conf@%s SIP/2.0\r\n"
+                         "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-lag-%d-%d\r\n"
+                         "From: <sip:lag%d@127.0.0.1:%u>;tag=lag%d\r\n"
+                         "To: <sip:conf@%s>\r\n"
+                         "Call-ID: lag-%d-%d@127.0.0.1\r\n"
+                         "CSeq: 1 INVITE\r\n"
+                         "Contact: <sip:lag%d@127.0.0.1:%u>\r\n"
+                         "Max-Forwards: 70\r\n"
+                         "Content-Type: application/sdp\r\n"
+                         "Content-Length: %zu\r\n\r\n%s",
+                         target, lport, n, (int)getpid (), n, lport, n, target, n, (int)getpid (),
+                         n, lport, strlen (sdp), sdp);
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (g_socket_send_to (sock, to, msg, strlen (msg), NULL, &error), ==,
+                   (gssize)strlen (msg));
+  g_assert_no_error (error);
+}
+
+/* The value of header @name in a SIP message (first line only), or NULL. */
+static char *
+sip_header (const char *msg, const char *name)
+{
+  g_autofree char *needle = g_strdup_printf ("\r\n%s:", name);
+  const char *h = strstr (msg, needle);
+  if (h == NULL)
+    return NULL;
+  h += strlen (needle);
+  const char *end = strstr (h, "\r\n");
+  return g_strstrip (g_strndup (h, end ? (gsize)(end - h) : strlen (h)));
+}
+
+/* The main-loop-lag half of load admission: INVITEs that queued up while
+ * the focus was stopped (SIGSTOP, ~2 s) are refused with 503, Retry-After
+ * and the "overloaded" Warning once it runs again, none admitted; /healthz
+ * keeps answering, and a call after the lag has subsided is admitted. */
+static void
+test_overload_lag (void)
+{
+  g_autoptr (DiscoTestDaemon) d = spawn (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) sock
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_assert_true (g_socket_bind (sock, any, FALSE, &error));
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (sock, &error);
+  guint lport = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  g_autoptr (GSocketConnectable) target = g_network_address_parse (d->sip, 5060, &error);
+  g_assert_no_error (error);
+  g_autoptr (GSocketAddressEnumerator) en = g_socket_connectable_enumerate (target);
+  g_autoptr (GSocketAddress) to = g_socket_address_enumerator_next (en, NULL, &error);
+  g_assert_no_error (error);
+
+  GPid pid = (GPid)g_ascii_strtoll (g_subprocess_get_identifier (d->proc), NULL, 10);
+  g_assert_cmpint (pid, >, 0);
+  enum
+  {
+    N = 4
+  };
+  g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  for (int i = 0; i < N; i++)
+    send_lag_invite (sock, to, d->sip, lport, i);
+  /* The stall the loop has to notice: well beyond the 750 ms limit. */
+  g_usleep (2 * G_USEC_PER_SEC);
+  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+
+  gboolean refused[N] = { FALSE };
+  int finals = 0;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (finals < N)
+    {
+      gint64 left = deadline - g_get_monotonic_time ();
+      g_assert_cmpint (left, >, 0);
+      if (!g_socket_condition_timed_wait (sock, G_IO_IN, left, NULL, NULL))
+        continue;
+      char buf[8192];
+      gssize n = g_socket_receive (sock, buf, sizeof buf - 1, NULL, &error);
+      g_assert_no_error (error);
+      buf[n] = 0;
+      int code = 0;
+      if (sscanf (buf, "SIP/2.0 %d", &code) != 1 || code < 200)
+        continue;
+      g_autofree char *call_id = sip_header (buf, "Call-ID");
+      int which = -1;
+      g_assert_nonnull (call_id);
+      g_assert_cmpint (sscanf (call_id, "lag-%d-", &which), ==, 1);
+      g_assert_cmpint (which, >=, 0);
+      g_assert_cmpint (which, <, N);
+      if (code != 503)
+        g_test_message ("queued INVITE %d answered %d:\n%s", which, code, buf);
+      g_assert_cmpint (code, ==, 503);
+      g_autofree char *retry = sip_header (buf, "Retry-After");
+      g_autofree char *warning = sip_header (buf, "Warning");
+      g_assert_nonnull (retry);
+      g_assert_cmpint (g_ascii_strtoll (retry, NULL, 10), >, 0);
+      g_assert_nonnull (warning);
+      g_assert_nonnull (strstr (warning, "overloaded"));
+      if (refused[which])
+        continue; /* a retransmitted 503 */
+      refused[which] = TRUE;
+      finals++;
+      /* ACK the 503 (same branch, the To with the focus's tag). */
+      g_autofree char *to_hdr = sip_header (buf, "To");
+      g_autofree char *ack = g_strdup_printf (
+          "ACK sip:conf@%s SIP/2.0\r\n"
+          "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-lag-%d-%d\r\n"
+          "From: <sip:lag%d@127.0.0.1:%u>;tag=lag%d\r\n"
+          "To: %s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+          d->sip, lport, which, (int)getpid (), which, lport, which, to_hdr, call_id);
+      g_assert_cmpint (g_socket_send_to (sock, to, ack, strlen (ack), NULL, &error), >, 0);
+    }
+  g_assert_cmpint (admission_rejected (d), >=, N);
+
+  g_autofree char *body = NULL;
+  g_assert_cmpuint (disco_test_http (d->http, "GET", "/healthz", &body, NULL), ==, 200);
+
+  /* The lateness decays with every on-time tick: poll until a call gets in. */
+  const char *good[] = { "-s", "conf", "-m", "1", "-d", "500", NULL };
+  int rc = -1;
+  for (int attempt = 0; attempt < 20 && rc != 0; attempt++)
+    rc = sip_test_sipp_run (d->sip, "uac-pcmu.xml", 30, 440, good);
+  g_assert_cmpint (rc, ==, 0);
+  Watch w = { d, 0, 0 };
+  g_assert_true (sip_test_wait_until (no_participant, &w, 20000));
+  check_daemon_alive_and_stop (d);
+}
+
 static gboolean
 on_hold (gpointer data)
 {
@@ -510,6 +647,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/call/unknown-conference-404", test_unknown_conference);
   g_test_add_func ("/sip/call/capacity-503", test_capacity);
   g_test_add_func ("/sip/call/overload-flood", test_overload_flood);
+  g_test_add_func ("/sip/call/overload-lag", test_overload_lag);
   g_test_add_func ("/sip/call/hold-codec-update", test_hold_and_codec_change);
   g_test_add_func ("/sip/call/session-timer", test_session_timer);
   g_test_add_func ("/sip/call/offerless-reinvite", test_offerless_reinvite);
