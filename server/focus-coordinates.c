@@ -21,7 +21,7 @@ struct _DiscoFocusCoordinates
   GHashTable *pings;   /* peer URI -> Ping in flight (owned) */
   GHashTable *last_ms; /* peer URI -> double * (last RTT sample) */
   guint timer;
-  guint64 refused; /* samples dropped: bad remote coordinate or RTT */
+  guint64 refused; /* peer coordinates that failed to decode; samples dropped */
 };
 
 typedef struct
@@ -134,9 +134,17 @@ on_timer (gpointer data)
       /* One round trip per peer at a time: a slow peer is not flooded. */
       if (g_hash_table_contains (self->pings, *peer))
         continue;
-      g_autoptr (GBytes) coords = disco_sip_agent_peer_coordinates (self->agent, *peer);
-      if (coords)
+      /* Only a peer with a usable coordinate is worth a round trip; one
+       * that publishes none does not run Vivaldi. */
+      g_autoptr (GError) error = NULL;
+      DiscoVivaldiCoord remote;
+      if (remote_coordinate (self, *peer, &remote, &error))
         ping (self, *peer);
+      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        {
+          self->refused++;
+          g_debug ("not measuring %s: %s", *peer, error->message);
+        }
     }
   return G_SOURCE_CONTINUE;
 }
@@ -178,7 +186,7 @@ disco_focus_coordinates_status (DiscoFocusCoordinates *self)
   json_object_object_add (o, "error", json_object_new_double (c->error));
   json_object_object_add (o, "updates",
                           json_object_new_int64 (disco_vivaldi_updates (self->vivaldi)));
-  json_object_object_add (o, "samples_refused", json_object_new_int64 ((gint64)self->refused));
+  json_object_object_add (o, "remote_refused", json_object_new_int64 ((gint64)self->refused));
   json_object *peers = json_object_new_array ();
   GHashTableIter it;
   gpointer k, v;

@@ -15,8 +15,9 @@
  *
  * Bootstrap: a focus publishes its start coordinate (origin, maximum error)
  * right away, so two fresh foci can measure each other.  Only peers that
- * publish a coordinate are pinged, which also keeps OPTIONS away from
- * foci that do not run Vivaldi.  A new coordinate is published (one partial
+ * publish a valid coordinate are pinged, which also keeps OPTIONS away
+ * from foci that do not run Vivaldi; an invalid one (bad length, version,
+ * NaN...) is counted and that peer left unmeasured.  A new coordinate is published (one partial
  * NOTIFY) only when it moved by more than a tenth of the sample's RTT or its
  * error estimate changed by more than PUBLISH_ERROR_STEP, so converged foci
  * stay quiet.
@@ -39,7 +40,7 @@ DiscoFocusCoordinates *disco_focus_coordinates_new (DiscoSipAgent *agent, guint 
 void disco_focus_coordinates_free (DiscoFocusCoordinates *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DiscoFocusCoordinates, disco_focus_coordinates_free)
 
-/* {"type","x","y","height","error","updates","samples_refused","peers":[
+/* {"type","x","y","height","error","updates","remote_refused","peers":[
  * {"uri","rtt_ms","predicted_ms"}]} for /api/status; new reference. */
 json_object *disco_focus_coordinates_status (DiscoFocusCoordinates *self);
 

@@ -6,7 +6,8 @@
  * a fetch of A's conference state (sipp, SUBSCRIBE Expires: 0) must carry
  * <dc:coordinates> for both foci, valid against the RFC 4575 + DisCo
  * schemas, decoding to finite coordinates that have left the start state
- * and predict a positive RTT between the two foci. */
+ * and predict a positive RTT between the two foci.  A peer publishing a
+ * broken coordinate is refused and never measured. */
 #include <libxml/xmlschemas.h>
 #include <math.h>
 #include <string.h>
@@ -187,10 +188,70 @@ test_two_foci (void)
   g_unlink (cfg_path);
 }
 
+static gint64
+coordinates_field (DiscoTestDaemon *d, const char *field)
+{
+  g_autoptr (json_object) st = sip_test_status (d);
+  json_object *overlay = NULL, *coords = NULL, *v = NULL;
+  if (st && json_object_object_get_ex (st, "overlay", &overlay)
+      && json_object_object_get_ex (overlay, "coordinates", &coords)
+      && json_object_object_get_ex (coords, field, &v))
+    return json_object_get_int64 (v);
+  return -1;
+}
+
+static gboolean
+refused_twice (gpointer data)
+{
+  return coordinates_field (data, "remote_refused") >= 2;
+}
+
+/* A peer focus (sipp) publishing a NaN coordinate: refused on every round,
+ * never pinged (the scenario fails on an OPTIONS), our own coordinate stays
+ * at the start, and the focus keeps serving (valid documents, /healthz). */
+static void
+test_bad_peer_coordinate (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *peer_args[] = { "-m", "1", NULL };
+  g_autoptr (SipTestSipp) peer
+      = sip_test_sipp_start ("", "fake-peer-bad-coords.xml", 90, 0, peer_args);
+  g_autofree char *cfg_path = NULL;
+  int fd = g_file_open_tmp ("disco-coords-bad-XXXXXX.conf", &cfg_path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:127.0.0.1:%u\n", peer->port);
+  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  const char *args[] = { "--config", cfg_path, "--conference=" CONF, NULL };
+  g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (args, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (sip_test_wait_until (refused_twice, a, 60000));
+  g_assert_cmpint (coordinates_field (a, "updates"), ==, 0);
+  g_autofree char *a_uri = g_strdup_printf ("sip:%s", a->sip);
+  g_autofree char *body = fetch (a);
+  g_assert_nonnull (body);
+  validate (body);
+  g_autoptr (GError) perr = NULL;
+  xmlDoc *doc = disco_ci_parse (body, strlen (body), &perr);
+  g_assert_no_error (perr);
+  DiscoVivaldiCoord ca;
+  g_assert_true (focus_coordinate (doc, a_uri, &ca));
+  xmlFreeDoc (doc);
+  g_assert_cmpfloat (ca.error, ==, DISCO_VIVALDI_MAX_ERROR);
+  g_autofree char *health = NULL;
+  g_assert_cmpuint (disco_test_http (a->http, "GET", "/healthz", &health, NULL), ==, 200);
+
+  g_assert_cmpint (disco_test_daemon_stop (a, SIGTERM, 10000), ==, 0);
+  g_assert_cmpint (sip_test_sipp_wait (peer, 30000), ==, 0);
+  g_unlink (cfg_path);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sip/coordinates/two-foci", test_two_foci);
+  g_test_add_func ("/sip/coordinates/bad-peer", test_bad_peer_coordinate);
   return g_test_run ();
 }
