@@ -119,6 +119,12 @@ ping (DiscoFocusCoordinates *self, const char *peer)
   p->peer = g_strdup (peer);
   p->nh = nua_handle (nua, p, NUTAG_URL (peer), SIPTAG_TO_STR (peer), SIPTAG_FROM_STR (from),
                       TAG_END ());
+  if (p->nh == NULL)
+    {
+      g_free (p->peer);
+      g_free (p);
+      return;
+    }
   p->sent_us = g_get_monotonic_time ();
   nua_options (p->nh, TAG_END ());
   g_hash_table_insert (self->pings, p->peer, p);
