@@ -87,6 +87,10 @@ struct _Member
   DiscoMediaParticipantParams p; /* remote addresses ref'd */
   AddrKey rtp_key, rtcp_key;
   gboolean has_rtcp_key;
+  /* The SSRC this member's RTP arrives with, learnt from its first packet:
+   * what tells apart members behind one address (under room->lock). */
+  guint32 in_ssrc;
+  gboolean in_ssrc_known;
 
   /* Input.  jb under room->lock; the rest is the pump's (pump_lock). */
   DiscoJitter *jb;
@@ -132,7 +136,10 @@ struct _DiscoMediaRoom
   GMutex lock;         /* tables, counters, branch membership */
   GCond handover;      /* with lock: a leaving private listener is served */
   GHashTable *members; /* id -> Member (owned) */
-  GHashTable *by_addr; /* AddrKey -> Member (borrowed), RTP and RTCP keys */
+  /* AddrKey (owned) -> GPtrArray of Member (borrowed), RTP and RTCP keys.
+   * Several members may share an address (one sipp process places all its
+   * calls from one media socket; phones behind one NAT binding). */
+  GHashTable *by_addr;
   GPtrArray *branches; /* shared Branch (owned) */
   guint64 unknown_packets;
 
@@ -597,6 +604,39 @@ forward_event (DiscoMediaRoom *room, Member *src, GstBuffer *buf)
     }
 }
 
+/* Called with room->lock held.  The member a packet from @key belongs to:
+ * the only one at that address, else the one latched to the packet's SSRC
+ * (RTP header, or the RTCP sender's), else - for RTP - the first one at that
+ * address that has not latched yet. */
+static Member *
+member_for_packet (DiscoMediaRoom *room, const AddrKey *key, GstBuffer *buf, gboolean rtcp)
+{
+  GPtrArray *at = g_hash_table_lookup (room->by_addr, key);
+  guint8 b[4];
+  if (at == NULL || gst_buffer_extract (buf, rtcp ? 4 : 8, b, 4) != 4)
+    return NULL;
+  guint32 ssrc = GST_READ_UINT32_BE (b);
+  Member *m = NULL, *unlatched = NULL;
+  for (guint i = 0; i < at->len && m == NULL; i++)
+    {
+      Member *o = at->pdata[i];
+      if (o->in_ssrc_known && o->in_ssrc == ssrc)
+        m = o;
+      else if (!o->in_ssrc_known && unlatched == NULL)
+        unlatched = o;
+    }
+  if (m == NULL && at->len == 1)
+    m = at->pdata[0]; /* alone there: a new SSRC is the same sender restarting */
+  if (m == NULL && !rtcp)
+    m = unlatched;
+  if (m != NULL && !rtcp)
+    {
+      m->in_ssrc = ssrc;
+      m->in_ssrc_known = TRUE;
+    }
+  return m;
+}
+
 static GstPadProbeReturn
 on_udp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -615,7 +655,7 @@ on_udp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   gboolean rtcp = hdr[1] >= 192 && hdr[1] <= 223; /* RFC 5761 section 4 */
 
   g_mutex_lock (&room->lock);
-  Member *m = g_hash_table_lookup (room->by_addr, &key);
+  Member *m = member_for_packet (room, &key, buf, rtcp);
   if (m == NULL)
     {
       room->unknown_packets++;
@@ -1149,14 +1189,6 @@ params_check (DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantP
   return TRUE;
 }
 
-/* Called with room->lock held. */
-static gboolean
-address_taken (DiscoMediaRoom *room, const AddrKey *k, Member *self)
-{
-  Member *o = g_hash_table_lookup (room->by_addr, k);
-  return o != NULL && o != self;
-}
-
 static void
 member_set_params (Member *m, const DiscoMediaParticipantParams *p)
 {
@@ -1175,21 +1207,43 @@ member_set_params (Member *m, const DiscoMediaParticipantParams *p)
 
 /* Called with room->lock held. */
 static void
+index_key (DiscoMediaRoom *room, const AddrKey *k, Member *m)
+{
+  GPtrArray *at = g_hash_table_lookup (room->by_addr, k);
+  if (at == NULL)
+    {
+      at = g_ptr_array_new ();
+      g_hash_table_insert (room->by_addr, g_memdup2 (k, sizeof *k), at);
+    }
+  if (!g_ptr_array_find (at, m, NULL))
+    g_ptr_array_add (at, m);
+}
+
+/* Called with room->lock held. */
+static void
+unindex_key (DiscoMediaRoom *room, const AddrKey *k, Member *m)
+{
+  GPtrArray *at = g_hash_table_lookup (room->by_addr, k);
+  if (at != NULL && g_ptr_array_remove (at, m) && at->len == 0)
+    g_hash_table_remove (room->by_addr, k);
+}
+
+/* Called with room->lock held. */
+static void
 member_index (DiscoMediaRoom *room, Member *m)
 {
-  g_hash_table_insert (room->by_addr, &m->rtp_key, m);
+  index_key (room, &m->rtp_key, m);
   if (m->has_rtcp_key && !addr_key_equal (&m->rtcp_key, &m->rtp_key))
-    g_hash_table_insert (room->by_addr, &m->rtcp_key, m);
+    index_key (room, &m->rtcp_key, m);
 }
 
 /* Called with room->lock held. */
 static void
 member_unindex (DiscoMediaRoom *room, Member *m)
 {
-  if (g_hash_table_lookup (room->by_addr, &m->rtp_key) == m)
-    g_hash_table_remove (room->by_addr, &m->rtp_key);
-  if (m->has_rtcp_key && g_hash_table_lookup (room->by_addr, &m->rtcp_key) == m)
-    g_hash_table_remove (room->by_addr, &m->rtcp_key);
+  unindex_key (room, &m->rtp_key, m);
+  if (m->has_rtcp_key)
+    unindex_key (room, &m->rtcp_key, m);
 }
 
 static void
@@ -1251,16 +1305,11 @@ member_add (DiscoMediaRoom *room, const char *id, const DiscoMediaParticipantPar
 
   g_mutex_lock (&room->lock);
   gboolean exists = g_hash_table_contains (room->members, id);
-  gboolean taken = address_taken (room, &m->rtp_key, NULL)
-                   || (m->has_rtcp_key && address_taken (room, &m->rtcp_key, NULL));
   g_mutex_unlock (&room->lock);
-  if (exists || taken)
+  if (exists)
     {
-      g_set_error (error, DISCO_MEDIA_ROOM_ERROR,
-                   exists ? DISCO_MEDIA_ROOM_ERROR_EXISTS : DISCO_MEDIA_ROOM_ERROR_INVALID,
-                   exists ? "room %s: %s already present"
-                          : "room %s: remote address of %s already in use",
-                   room->name, id);
+      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_EXISTS,
+                   "room %s: %s already present", room->name, id);
       member_free (m);
       return FALSE;
     }
@@ -1413,7 +1462,8 @@ disco_media_room_new (const char *name, const char *bind_address, GError **error
   g_mutex_init (&room->lock);
   g_cond_init (&room->handover);
   room->members = g_hash_table_new (g_str_hash, g_str_equal);
-  room->by_addr = g_hash_table_new (addr_key_hash, addr_key_equal);
+  room->by_addr = g_hash_table_new_full (addr_key_hash, addr_key_equal, g_free,
+                                         (GDestroyNotify)g_ptr_array_unref);
   room->branches = g_ptr_array_new ();
   g_mutex_init (&room->pump_lock);
   room->inputs = g_ptr_array_new ();
@@ -1542,22 +1592,6 @@ disco_media_room_update_participant (DiscoMediaRoom *room, const char *id,
   gboolean new_output
       = old.codec != p->codec || old.ptime_ms != ptime || old.opus_fec != p->opus_fec;
 
-  AddrKey k;
-  addr_key_init (&k, p->remote_rtp);
-  g_mutex_lock (&room->lock);
-  gboolean taken = address_taken (room, &k, m);
-  if (!taken && p->remote_rtcp)
-    {
-      addr_key_init (&k, p->remote_rtcp);
-      taken = address_taken (room, &k, m);
-    }
-  g_mutex_unlock (&room->lock);
-  if (taken)
-    {
-      g_set_error (error, DISCO_MEDIA_ROOM_ERROR, DISCO_MEDIA_ROOM_ERROR_INVALID,
-                   "room %s: remote address of %s already in use", room->name, id);
-      return FALSE;
-    }
   if (new_output)
     member_detach_output (room, m);
   if (new_input)

@@ -144,8 +144,9 @@ guint16 disco_media_room_get_rtp_port (DiscoMediaRoom *room);
 guint16 disco_media_room_get_cascade_port (DiscoMediaRoom *room);
 
 /* @id: caller's key (e.g. the SIP dialog id), copied.  Fails with EXISTS if
- * @id is taken, INVALID if @p is incomplete or its remote address is already
- * used by another participant/leg. */
+ * @id is taken, INVALID if @p is incomplete.  Participants may share a
+ * remote address: their RTP is then told apart by SSRC, each one latching
+ * to the first SSRC not yet claimed (in the order they were added). */
 gboolean disco_media_room_add_participant (DiscoMediaRoom *room, const char *id,
                                            const DiscoMediaParticipantParams *p, GError **error);
 /* re-INVITE: hold (send/recv flags), new remote address, codec/PT change.
