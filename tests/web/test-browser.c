@@ -129,6 +129,11 @@ test_status_page_renders (void)
       g_assert_nonnull (strstr (dom, "<h3>sip:conference@127.0.0.1</h3>"));
       g_assert_nonnull (strstr (dom, "data-participant=\"sip:sipp@"));
       g_assert_nonnull (strstr (dom, "<td>PCMU</td>"));
+      /* A participant of this focus has a known duration, loss and talking
+       * state (only another focus's participants show "—"). */
+      g_assert_true (g_regex_match_simple ("<td>PCMU</td><td>([0-9]+m )?[0-9]+s</td>"
+                                           "<td>[0-9.]+ %</td><td>(yes|no)</td>",
+                                           dom, 0, 0));
       g_autofree char *participants = text_of (dom, "load-participants");
       g_assert_cmpstr (participants, ==, "1");
       g_subprocess_force_exit (caller);

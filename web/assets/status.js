@@ -64,9 +64,12 @@ function renderConferences(container, confs) {
       table.append(head);
       for (const p of parts) {
         const tr = el('tr');
-        tr.append(el('td', p.uri), el('td', p.codec), el('td', formatDuration(p.duration_seconds || 0)),
+        // Another focus's participants come with no duration or talking
+        // state in the conference event package: show unknown, not zero.
+        tr.append(el('td', p.uri), el('td', p.codec),
+          el('td', typeof p.duration_seconds === 'number' ? formatDuration(p.duration_seconds) : '—'),
           el('td', typeof p.loss_percent === 'number' ? p.loss_percent.toFixed(1) + ' %' : '—'),
-          el('td', p.talking ? 'yes' : 'no'), el('td', p.local === false ? (p.focus || 'another focus') : 'here'));
+          el('td', typeof p.talking === 'boolean' ? (p.talking ? 'yes' : 'no') : '—'), el('td', p.local === false ? (p.focus || 'another focus') : 'here'));
         tr.dataset.participant = p.uri;
         table.append(tr);
       }
