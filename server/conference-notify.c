@@ -22,6 +22,7 @@
 #include <libxml/xmlsave.h>
 
 #include "conference-info.h"
+#include "disco-vivaldi.h"
 
 #define DEFAULT_EXPIRES 3600
 #define PEER_EXPIRES "600"
@@ -259,12 +260,37 @@ disco_notify_render_users (DiscoConference *conf, guint *count)
   return out;
 }
 
-static void
+static xmlNode *
 copy_into (xmlNode *parent, xmlNode *node)
 {
   xmlNode *copy = NULL;
   if (xmlDOMWrapCloneNode (NULL, node->doc, node, &copy, parent->doc, parent, 1, 0) == 0 && copy)
-    xmlAddChild (parent, copy);
+    return xmlAddChild (parent, copy);
+  return NULL;
+}
+
+/* A peer's dc:focus entry is relayed as it came; coordinates that are not
+ * base64 of a valid Vivaldi coordinate would make our own documents invalid
+ * (and mislead whoever picks a focus by them), so they are left out. */
+static void
+drop_bad_coordinates (xmlNode *focus)
+{
+  xmlNode *c = focus ? disco_ci_find (focus, DISCO_DC_NS, "coordinates") : NULL;
+  if (c == NULL)
+    return;
+  g_autofree char *b64 = disco_ci_child_text (focus, DISCO_DC_NS, "coordinates");
+  gsize len = 0;
+  g_autofree guchar *raw = b64 ? g_base64_decode (g_strstrip (b64), &len) : NULL;
+  DiscoVivaldiCoord coord;
+  g_autoptr (GError) error = NULL;
+  if (raw == NULL || !disco_vivaldi_decode (raw, len, &coord, &error))
+    {
+      g_autofree char *uri = (char *)xmlGetProp (focus, BAD_CAST "uri");
+      g_info ("peer focus %s: coordinates left out: %s", uri ? uri : "?",
+              error ? error->message : "not base64");
+      xmlUnlinkNode (c);
+      xmlFreeNode (c);
+    }
 }
 
 static void
@@ -325,7 +351,7 @@ add_foci (xmlNode *root, DiscoConference *conf)
           gboolean own = uri && g_str_equal ((const char *)uri, link->peer_uri);
           xmlFree (uri);
           if (own && link->active)
-            copy_into (foci, f);
+            drop_bad_coordinates (copy_into (foci, f));
         }
     }
 }

@@ -66,6 +66,20 @@ fetch (DiscoTestDaemon *d)
 }
 
 static gboolean
+focus_entry_present (xmlDoc *doc, const char *uri)
+{
+  xmlNode *foci = disco_ci_find (xmlDocGetRootElement (doc), DISCO_DC_NS, "foci");
+  for (xmlNode *f = foci ? foci->children : NULL; f; f = f->next)
+    {
+      g_autofree char *u
+          = f->type == XML_ELEMENT_NODE ? (char *)xmlGetProp (f, BAD_CAST "uri") : NULL;
+      if (g_strcmp0 (u, uri) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
 focus_coordinate (xmlDoc *doc, const char *uri, DiscoVivaldiCoord *out)
 {
   xmlNode *foci = disco_ci_find (xmlDocGetRootElement (doc), DISCO_DC_NS, "foci");
@@ -236,6 +250,11 @@ test_bad_peer_coordinate (void)
   xmlDoc *doc = disco_ci_parse (body, strlen (body), &perr);
   g_assert_no_error (perr);
   DiscoVivaldiCoord ca;
+  g_assert_true (focus_coordinate (doc, a_uri, &ca));
+  /* The peer's entry is relayed, but without its NaN coordinates. */
+  g_autofree char *peer_uri = g_strdup_printf ("sip:127.0.0.1:%u", peer->port);
+  g_assert_true (focus_entry_present (doc, peer_uri));
+  g_assert_false (focus_coordinate (doc, peer_uri, &ca));
   g_assert_true (focus_coordinate (doc, a_uri, &ca));
   xmlFreeDoc (doc);
   g_assert_cmpfloat (ca.error, ==, DISCO_VIVALDI_MAX_ERROR);
