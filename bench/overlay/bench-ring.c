@@ -29,6 +29,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "ring-test-util.h"
+
 #define STABILIZE_MS "1000"
 #define SEEDS 5
 #define TIMEOUT_S 300
@@ -113,58 +115,15 @@ peer_clear (Peer *p)
   g_free (p->status);
 }
 
-static int
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *)a, *(char *const *)b);
-}
-
-static gboolean
-list_is (json_object *chord, const char *key, char **want, guint n)
-{
-  json_object *a = NULL;
-  if (!json_object_object_get_ex (chord, key, &a) || json_object_array_length (a) != n)
-    return FALSE;
-  for (guint i = 0; i < n; i++)
-    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (a, i)), want[i]) != 0)
-      return FALSE;
-  return TRUE;
-}
-
 static gboolean
 converged (Peer *peers, guint n_peers)
 {
-  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  g_autofree DiscoRingTestMember *m = g_new0 (DiscoRingTestMember, n_peers);
   for (guint i = 0; i < n_peers; i++)
-    if (peers[i].proc)
-      g_ptr_array_add (ids, peers[i].node_id);
-  g_ptr_array_sort (ids, cmp_str);
-  guint n = ids->len, k_max = MIN (3, n - 1);
-  for (guint i = 0; i < n_peers; i++)
-    {
-      if (peers[i].proc == NULL)
-        continue;
-      g_autofree char *text = NULL;
-      if (!g_file_get_contents (peers[i].status, &text, NULL, NULL))
-        return FALSE;
-      json_object *st = json_tokener_parse (text), *chord = NULL;
-      gboolean ok = st && json_object_object_get_ex (st, "chord", &chord);
-      guint k = 0;
-      while (strcmp (ids->pdata[k], peers[i].node_id) != 0)
-        k++;
-      char *succ[3], *pred[3];
-      for (guint j = 0; j < k_max; j++)
-        {
-          succ[j] = ids->pdata[(k + j + 1) % n];
-          pred[j] = ids->pdata[(k + n - j - 1) % n];
-        }
-      ok = ok && list_is (chord, "successors", succ, k_max)
-           && list_is (chord, "predecessors", pred, k_max);
-      json_object_put (st);
-      if (!ok)
-        return FALSE;
-    }
-  return TRUE;
+    m[i] = (DiscoRingTestMember){ .node_id = peers[i].proc ? peers[i].node_id : NULL,
+                                  .status = peers[i].status,
+                                  .name = peers[i].node_id };
+  return disco_ring_test_converged (m, n_peers, NULL) < 0;
 }
 
 static double

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "node-test-util.h"
 #include "reload-link.h"
 #include "reload-wire.h"
 
@@ -73,34 +74,6 @@ on_accepted (DiscoReloadListener *listener, DiscoReloadLink *link, gpointer user
   s->accepted = link;
 }
 
-static gboolean
-on_timeout (gpointer user_data)
-{
-  g_error ("test timed out");
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates until @done(@data) or a 20 s safety timeout. */
-static void
-spin_until (gboolean (*done) (gpointer), gpointer data)
-{
-  guint t = g_timeout_add_seconds (20, on_timeout, NULL);
-  while (!done (data))
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (t);
-}
-
-static DiscoReloadIdentity *
-make_identity (const char *user)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoReloadConfig) config = disco_reload_config_new_default ();
-  DiscoReloadIdentity *id = disco_reload_identity_new_self_signed (
-      user, config->instance_name, config->self_signed_digest, 1, 2048, 0, &error);
-  g_assert_no_error (error);
-  return id;
-}
-
 /* The default document, with <disco:plaintext-test-links> as asked. */
 static DiscoReloadConfig *
 make_config (gboolean plaintext_test_links)
@@ -121,13 +94,6 @@ make_context (DiscoReloadIdentity *id, gboolean allow_plaintext)
   DiscoReloadLinkContext *ctx = disco_reload_link_context_new (&s, &error);
   g_assert_no_error (error);
   return ctx;
-}
-
-static GInetSocketAddress *
-loopback_any (void)
-{
-  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (lo, 0));
 }
 
 static DiscoReloadIdentity *alice, *bob;
@@ -191,7 +157,7 @@ test_tls_pair (void)
   Side a, b;
   side_init (&a, loop);
   side_init (&b, loop);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   g_autoptr (DiscoReloadListener) listener = disco_reload_listener_new (
       cb, any, DISCO_RELOAD_LINK_TLS, on_accepted, &callbacks, &b, &error);
   g_assert_no_error (error);
@@ -207,7 +173,7 @@ test_tls_pair (void)
   g_assert_true (disco_reload_link_send (link, early, &error));
 
   Wait w = { &a, &b, 0, 1 };
-  spin_until (both_established, &w);
+  disco_node_test_spin_until (both_established, &w);
   g_assert_nonnull (b.accepted);
   g_assert_true (disco_reload_link_is_established (link));
   g_assert_true (disco_reload_node_id_equal (disco_reload_link_get_peer_node_id (link), bob_id));
@@ -232,7 +198,7 @@ test_tls_pair (void)
     }
   w.want_a = 1;
   w.want_b = 22;
-  spin_until (got_messages, &w);
+  disco_node_test_spin_until (got_messages, &w);
   g_assert_true (g_bytes_equal (b.messages->pdata[0], early));
   g_assert_true (g_bytes_equal (b.messages->pdata[1], bigb));
   g_assert_true (g_bytes_equal (a.messages->pdata[0], bigb));
@@ -240,7 +206,7 @@ test_tls_pair (void)
                    g_bytes_get_size (b.messages->pdata[21]), "msg 19", 6);
 
   /* Each DATA frame was ACKed: the sender measured round-trip times. */
-  spin_until (acks_seen, link);
+  disco_node_test_spin_until (acks_seen, link);
   const DiscoReloadRtt *rtt = disco_reload_link_get_rtt (link);
   g_assert_cmpuint (rtt->acked, >=, 3);
   g_assert_cmpint (rtt->rto_us, >=, DISCO_RELOAD_RTO_MIN_US);
@@ -253,7 +219,7 @@ test_tls_pair (void)
 
   /* Bob closes: Alice is told. */
   disco_reload_link_close (b.accepted);
-  spin_until (a_closed, &w);
+  disco_node_test_spin_until (a_closed, &w);
   g_assert_error (a.closed_error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_CLOSED);
   g_assert_false (disco_reload_link_send (link, early, &error));
   g_assert_error (error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_CLOSED);
@@ -279,7 +245,7 @@ test_wrong_node_id (void)
   Side a, b;
   side_init (&a, loop);
   side_init (&b, loop);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   g_autoptr (DiscoReloadListener) listener = disco_reload_listener_new (
       cb, any, DISCO_RELOAD_LINK_TLS, on_accepted, &callbacks, &b, &error);
   g_assert_no_error (error);
@@ -295,7 +261,7 @@ test_wrong_node_id (void)
   g_assert_true (disco_reload_link_send (link, secret, &error));
 
   Wait w = { &a, &b, 0, 0 };
-  spin_until (b_closed_and_a_closed, &w);
+  disco_node_test_spin_until (b_closed_and_a_closed, &w);
   g_assert_false (a.established);
   g_assert_error (a.closed_error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_PEER_CERT);
   g_assert_nonnull (strstr (a.closed_error->message, "expected"));
@@ -320,7 +286,7 @@ test_untrusted_self_signed (void)
   Side a, b;
   side_init (&a, loop);
   side_init (&b, loop);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   g_autoptr (DiscoReloadListener) listener = disco_reload_listener_new (
       cb, any, DISCO_RELOAD_LINK_TLS, on_accepted, &callbacks, &b, &error);
   g_assert_no_error (error);
@@ -329,7 +295,7 @@ test_untrusted_self_signed (void)
       NULL, &callbacks, &a, &error);
   g_assert_no_error (error);
   Wait w = { &a, &b, 0, 0 };
-  spin_until (a_closed, &w);
+  disco_node_test_spin_until (a_closed, &w);
   g_assert_false (a.established);
   g_assert_error (a.closed_error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_PEER_CERT);
   side_clear (&a);
@@ -342,7 +308,7 @@ test_plaintext_refused (void)
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GError) error = NULL;
   g_autoptr (DiscoReloadLinkContext) tls_b = make_context (bob, FALSE);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   Side a, b;
   side_init (&a, loop);
   side_init (&b, loop);
@@ -390,7 +356,7 @@ test_plaintext_refused (void)
   g_autoptr (GBytes) m = g_bytes_new_static ("plain", 5);
   g_assert_true (disco_reload_link_send (link, m, &error));
   Wait w = { &a, &b, 0, 0 };
-  spin_until (b_closed_and_a_closed, &w);
+  disco_node_test_spin_until (b_closed_and_a_closed, &w);
   g_assert_false (b.established);
   g_assert_error (b.closed_error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_TLS);
   g_assert_cmpuint (b.messages->len, ==, 0);
@@ -417,7 +383,7 @@ test_handshake_timeout (void)
   Side a, b;
   side_init (&a, loop);
   side_init (&b, loop);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   g_autoptr (DiscoReloadListener) listener = disco_reload_listener_new (
       cb, any, DISCO_RELOAD_LINK_TLS, on_accepted, &callbacks, &b, &error);
   g_assert_no_error (error);
@@ -426,7 +392,7 @@ test_handshake_timeout (void)
   g_assert_true (g_socket_connect (
       silent, G_SOCKET_ADDRESS (disco_reload_listener_get_address (listener)), NULL, &error));
   Wait w = { &a, &b, 0, 0 };
-  spin_until (b_closed, &w);
+  disco_node_test_spin_until (b_closed, &w);
   g_assert_false (b.established);
   g_assert_error (b.closed_error, DISCO_RELOAD_LINK_ERROR, DISCO_RELOAD_LINK_ERROR_TLS);
   g_assert_nonnull (strstr (b.closed_error->message, "handshake"));
@@ -448,20 +414,6 @@ typedef struct
   gboolean stop;
 } Relay;
 
-/* One text2pcap -D packet: direction line, then offset + hex lines. */
-static void
-append_chunk (GString *dump, char dir, const guint8 *data, gsize len)
-{
-  g_string_append_printf (dump, "%c\n", dir);
-  for (gsize i = 0; i < len; i++)
-    {
-      if (i % 16 == 0)
-        g_string_append_printf (dump, "%s%06zx", i ? "\n" : "", i);
-      g_string_append_printf (dump, " %02x", data[i]);
-    }
-  g_string_append (dump, "\n");
-}
-
 static void
 text_to_pcap (const char *text, const char *txt, const char *pcap)
 {
@@ -480,7 +432,7 @@ static void
 dump_chunk (Relay *r, char dir, const guint8 *data, gsize len)
 {
   g_mutex_lock (&r->lock);
-  append_chunk (r->dump, dir, data, len);
+  disco_node_test_append_chunk (r->dump, dir, data, len);
   r->chunks++;
   g_mutex_unlock (&r->lock);
 }
@@ -567,7 +519,7 @@ capture_and_decode (gboolean tls)
   g_autoptr (DiscoReloadLinkContext) ca = disco_reload_link_context_new (&as, &error);
   g_assert_no_error (error);
   g_autoptr (DiscoReloadLinkContext) cb = make_context (bob, !tls);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   Side a, b;
   side_init (&a, loop);
   side_init (&b, loop);
@@ -592,12 +544,12 @@ capture_and_decode (gboolean tls)
   g_autoptr (GBytes) m2 = ping_message (0x0102030405060708ull);
   g_assert_true (disco_reload_link_send (link, m1, &error));
   Wait w = { &a, &b, 0, 1 };
-  spin_until (got_messages, &w);
+  disco_node_test_spin_until (got_messages, &w);
   g_assert_true (disco_reload_link_send (link, m2, &error));
   w.want_b = 2;
-  spin_until (got_messages, &w);
+  disco_node_test_spin_until (got_messages, &w);
   g_assert_true (g_bytes_equal (b.messages->pdata[0], m1));
-  spin_until (two_acks_seen, link);
+  disco_node_test_spin_until (two_acks_seen, link);
   r.stop = TRUE;
   g_thread_join (thread);
 
@@ -639,7 +591,8 @@ capture_and_decode (gboolean tls)
               for (gsize i = 0; i < n; i++)
                 bytes[i] = (guint8)(g_ascii_xdigit_value ((*rec)[2 * i]) << 4
                                     | g_ascii_xdigit_value ((*rec)[2 * i + 1]));
-              append_chunk (plain, g_str_equal (f[0], "6084") ? 'O' : 'I', bytes, n);
+              disco_node_test_append_chunk (plain, g_str_equal (f[0], "6084") ? 'O' : 'I', bytes,
+                                            n);
             }
         }
       g_assert_cmpuint (plain->len, >, 0); /* the key log decrypted the application data */
@@ -741,8 +694,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  alice = make_identity ("alice@disco.example.org");
-  bob = make_identity ("bob@disco.example.org");
+  disco_node_test_set_timeout (20);
+  alice = disco_node_test_make_identity ("alice@disco.example.org");
+  bob = disco_node_test_make_identity ("bob@disco.example.org");
   g_test_add_func ("/link/tls/pair", test_tls_pair);
   g_test_add_func ("/link/tls/wrong-node-id", test_wrong_node_id);
   g_test_add_func ("/link/tls/untrusted-self-signed", test_untrusted_self_signed);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "disco-test.h"
+#include "ring-test-util.h"
 
 #define RING_START 20
 #define RING_SIZE (RING_START + 1) /* + the peer that joins late */
@@ -61,9 +62,7 @@ static volatile pid_t peer_pids[RING_SIZE];
 static void
 on_abort (int signo)
 {
-  for (guint i = 0; i < RING_SIZE; i++)
-    if (peer_pids[i] > 0)
-      kill (peer_pids[i], SIGKILL);
+  disco_ring_test_kill_all (peer_pids, RING_SIZE);
   signal (signo, SIG_DFL);
   raise (signo);
 }
@@ -138,15 +137,6 @@ peer_clear (Peer *p)
   g_free (p->addr);
 }
 
-static json_object *
-read_status (Peer *p)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (p->status, &text, NULL, NULL))
-    return NULL;
-  return json_tokener_parse (text);
-}
-
 static gint64
 jint (json_object *o, const char *key)
 {
@@ -155,30 +145,14 @@ jint (json_object *o, const char *key)
   return json_object_get_int64 (v);
 }
 
-static int
-cmp_str (gconstpointer a, gconstpointer b)
+/* The ring as ring-test-util sees it: the running peers. */
+static void
+ring_members (DiscoRingTestMember *m)
 {
-  return strcmp (*(char *const *)a, *(char *const *)b);
-}
-
-/* TRUE when the JSON array @key of @chord is exactly @want. */
-static gboolean
-ids_match (json_object *chord, const char *key, GPtrArray *want, GString *why)
-{
-  json_object *a = NULL;
-  if (!json_object_object_get_ex (chord, key, &a))
-    return FALSE;
-  gboolean ok = json_object_array_length (a) == want->len;
-  for (guint i = 0; ok && i < want->len; i++)
-    ok = g_strcmp0 (json_object_get_string (json_object_array_get_idx (a, i)), want->pdata[i]) == 0;
-  if (!ok)
-    {
-      g_string_append_printf (why, " %s %s (want", key, json_object_to_json_string (a));
-      for (guint i = 0; i < want->len; i++)
-        g_string_append_printf (why, " %s", (char *)want->pdata[i]);
-      g_string_append (why, ")");
-    }
-  return ok;
+  for (guint i = 0; i < RING_SIZE; i++)
+    m[i] = (DiscoRingTestMember){ .node_id = peers[i].proc ? peers[i].node_id : NULL,
+                                  .status = peers[i].status,
+                                  .name = peers[i].user };
 }
 
 /* TRUE when every live peer's successor and predecessor lists (up to 3
@@ -189,50 +163,16 @@ static guint laggard; /* the peer ring_converged() complained about */
 static gboolean
 ring_converged (char **why)
 {
-  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
-  for (guint i = 0; i < RING_SIZE; i++)
-    if (peers[i].proc)
-      g_ptr_array_add (ids, peers[i].node_id);
-  g_ptr_array_sort (ids, cmp_str);
-  guint n = ids->len, k_max = MIN (3, n - 1);
-  for (guint i = 0; i < RING_SIZE; i++)
-    {
-      if (peers[i].proc == NULL)
-        continue;
-      json_object *st = read_status (&peers[i]);
-      json_object *chord = NULL, *joined = NULL;
-      if (st == NULL || !json_object_object_get_ex (st, "chord", &chord)
-          || !json_object_object_get_ex (chord, "joined", &joined)
-          || !json_object_get_boolean (joined))
-        {
-          g_free (*why);
-          *why = g_strdup_printf ("%s: not joined yet", peers[i].user);
-          laggard = i;
-          json_object_put (st);
-          return FALSE;
-        }
-      guint k = 0;
-      while (strcmp (ids->pdata[k], peers[i].node_id) != 0)
-        k++;
-      g_autoptr (GPtrArray) succ = g_ptr_array_new (), pred = g_ptr_array_new ();
-      for (guint j = 1; j <= k_max; j++)
-        {
-          g_ptr_array_add (succ, ids->pdata[(k + j) % n]);
-          g_ptr_array_add (pred, ids->pdata[(k + n - j) % n]);
-        }
-      g_autoptr (GString) w = g_string_new (NULL);
-      gboolean ok = ids_match (chord, "successors", succ, w);
-      ok = ids_match (chord, "predecessors", pred, w) && ok;
-      json_object_put (st);
-      if (!ok)
-        {
-          laggard = i;
-          g_free (*why);
-          *why = g_strdup_printf ("%s (%s):%s", peers[i].user, peers[i].node_id, w->str);
-          return FALSE;
-        }
-    }
-  return TRUE;
+  DiscoRingTestMember m[RING_SIZE];
+  ring_members (m);
+  g_autoptr (GString) w = g_string_new (NULL);
+  gint bad = disco_ring_test_converged (m, RING_SIZE, w);
+  if (bad < 0)
+    return TRUE;
+  laggard = (guint)bad;
+  g_free (*why);
+  *why = g_string_free (g_steal_pointer (&w), FALSE);
+  return FALSE;
 }
 
 /* Polls until the ring converged; returns the seconds it took. */
@@ -345,7 +285,7 @@ fetch_all (const char *reader, guint step, const char *what)
 static gint64
 status_int (guint i, const char *key, const char *sub)
 {
-  json_object *st = read_status (&peers[i]), *o = st;
+  json_object *st = disco_ring_test_read_status (peers[i].status), *o = st;
   if (sub && st)
     g_assert_true (json_object_object_get_ex (st, sub, &o));
   gint64 v = st ? jint (o, key) : -1;
@@ -403,11 +343,9 @@ ring_order (guint *order)
 static void
 check_routes (const char *reader)
 {
-  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
-  for (guint i = 0; i < RING_SIZE; i++)
-    if (peers[i].proc)
-      g_ptr_array_add (ids, peers[i].node_id);
-  g_ptr_array_sort (ids, cmp_str);
+  DiscoRingTestMember m[RING_SIZE];
+  ring_members (m);
+  g_autoptr (GPtrArray) ids = disco_ring_test_sorted_ids (m, RING_SIZE);
   guint total = 0;
   for (guint r = 0; r < 6; r++)
     {

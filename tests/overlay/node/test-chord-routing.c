@@ -10,88 +10,11 @@
 #include <string.h>
 
 #include "disco-chord.h"
+#include "node-test-util.h"
 #include "reload-node.h"
 #include "reload-usages.h"
 
 #define PEERS 3
-
-static gboolean
-on_timeout (gpointer data)
-{
-  g_error ("timed out");
-  return G_SOURCE_REMOVE;
-}
-
-static void
-spin_until (gboolean (*done) (gpointer), gpointer data)
-{
-  guint t = g_timeout_add_seconds (60, on_timeout, NULL);
-  while (!done (data))
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (t);
-}
-
-static DiscoReloadIdentity *
-make_identity (const char *user)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoReloadConfig) config = disco_reload_config_new_default ();
-  DiscoReloadIdentity *id = disco_reload_identity_new_self_signed (
-      user, config->instance_name, config->self_signed_digest, 1, 2048, 0, &error);
-  g_assert_no_error (error);
-  return id;
-}
-
-typedef struct
-{
-  gboolean done, ok;
-  DiscoReloadMessage *answer;
-  GError *error;
-} Result;
-
-static gboolean
-result_done (gpointer p)
-{
-  return ((Result *)p)->done;
-}
-
-static void
-on_connected (GObject *src, GAsyncResult *res, gpointer user_data)
-{
-  Result *r = user_data;
-  r->ok = disco_reload_node_connect_finish (NULL, res, NULL, &r->error);
-  r->done = TRUE;
-}
-
-static void
-on_answer (GObject *src, GAsyncResult *res, gpointer user_data)
-{
-  Result *r = user_data;
-  r->answer = disco_reload_node_request_finish (NULL, res, &r->error);
-  r->done = TRUE;
-}
-
-static void
-connect_to (DiscoReloadNode *from, DiscoReloadNode *to)
-{
-  Result r = { 0 };
-  disco_reload_node_connect_async (from,
-                                   G_SOCKET_ADDRESS (disco_reload_node_get_listen_address (to)),
-                                   DISCO_RELOAD_LINK_TLS, NULL, NULL, on_connected, &r);
-  spin_until (result_done, &r);
-  g_assert_no_error (r.error);
-}
-
-static DiscoReloadMessage *
-request (DiscoReloadNode *node, DiscoReloadMessage *req, GError **error)
-{
-  Result r = { 0 };
-  disco_reload_node_request_async (node, req, NULL, on_answer, &r);
-  spin_until (result_done, &r);
-  if (r.error)
-    g_propagate_error (error, r.error);
-  return r.answer;
-}
 
 typedef struct
 {
@@ -205,7 +128,7 @@ test_bad_routing (void)
   for (guint i = 0; i < PEERS; i++)
     {
       g_autofree char *user = g_strdup_printf ("r%u@disco.example.org", i);
-      ids[i] = make_identity (user);
+      ids[i] = disco_node_test_make_identity (user);
       DiscoReloadNodeSettings s
           = { .identity = ids[i], .chord = TRUE, .chord_first = i == 0, .stabilize_ms = 200 };
       ring.peers[i] = disco_reload_node_new (&s, &error);
@@ -214,19 +137,19 @@ test_bad_routing (void)
                                                DISCO_RELOAD_LINK_TLS, &error));
     }
   for (guint i = 1; i < PEERS; i++)
-    connect_to (ring.peers[i], ring.peers[0]);
-  spin_until (ring_ready, &ring);
+    disco_node_test_connect (ring.peers[i], ring.peers[0], FALSE);
+  disco_node_test_spin_until (ring_ready, &ring);
   guint fetches[PEERS] = { 0 };
   for (guint i = 0; i < PEERS; i++)
     disco_reload_node_set_handler (ring.peers[i], DISCO_RELOAD_FETCH_REQ, count_fetch, &fetches[i]);
 
-  g_autoptr (DiscoReloadIdentity) cid = make_identity ("client@disco.example.org");
+  g_autoptr (DiscoReloadIdentity) cid = disco_node_test_make_identity ("client@disco.example.org");
   g_autoptr (DiscoReloadConfig) cconfig = disco_reload_config_new_default ();
   cconfig->overlay_reliability_timer = 200; /* a dropped request fails fast */
   DiscoReloadNodeSettings cs = { .identity = cid, .config = cconfig, .client = TRUE };
   g_autoptr (DiscoReloadNode) client = disco_reload_node_new (&cs, &error);
   g_assert_no_error (error);
-  connect_to (client, ring.peers[0]);
+  disco_node_test_connect (client, ring.peers[0], FALSE);
 
   char *tables[PEERS];
   for (guint i = 0; i < PEERS; i++)
@@ -237,7 +160,8 @@ test_bad_routing (void)
   foreign_resource (&ring, &rid, &owner);
 
   /* An ordinary Fetch is forwarded by peers[0] and answered by the owner. */
-  g_autoptr (DiscoReloadMessage) ok = request (client, fetch_req (client, &rid), &error);
+  g_autoptr (DiscoReloadMessage) ok
+      = disco_node_test_request (client, fetch_req (client, &rid), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (ok->message_code, ==, DISCO_RELOAD_FETCH_ANS);
   for (guint i = 0; i < PEERS; i++)
@@ -251,7 +175,7 @@ test_bad_routing (void)
   memset (&v, 0, sizeof v);
   disco_reload_destination_set_node (&v, disco_reload_node_get_node_id (ring.peers[owner]));
   g_array_append_val (loop->header.via_list, v);
-  g_autoptr (DiscoReloadMessage) la = request (client, loop, &error);
+  g_autoptr (DiscoReloadMessage) la = disco_node_test_request (client, loop, &error);
   /* The owner's Error_Loop_Detected follows the reversed via list, which
    * ends at the forged entry behind the client, so the client may see
    * nothing: only the drop count and the handlers tell. */
@@ -268,7 +192,7 @@ test_bad_routing (void)
   DiscoReloadDestination nd;
   memset (&nd, 0, sizeof nd);
   disco_reload_destination_set_node (&nd, &nobody);
-  g_autoptr (DiscoReloadMessage) na = request (
+  g_autoptr (DiscoReloadMessage) na = disco_node_test_request (
       client, disco_reload_node_new_request (client, DISCO_RELOAD_PING_REQ, &nd), &error);
   g_assert_null (na);
   g_assert_error (error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_NOT_FOUND);
@@ -277,7 +201,7 @@ test_bad_routing (void)
   /* TTL 0 at peers[0], which would have to forward: TTL_Exceeded. */
   DiscoReloadMessage *ttl = fetch_req (client, &rid);
   ttl->header.ttl = 0;
-  g_autoptr (DiscoReloadMessage) ta = request (client, ttl, &error);
+  g_autoptr (DiscoReloadMessage) ta = disco_node_test_request (client, ttl, &error);
   g_assert_null (ta);
   g_assert_error (error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_TTL_EXCEEDED);
   g_clear_error (&error);
@@ -289,7 +213,8 @@ test_bad_routing (void)
       g_assert_cmpstr (now, ==, tables[i]);
       g_free (tables[i]);
     }
-  g_autoptr (DiscoReloadMessage) again = request (client, fetch_req (client, &rid), &error);
+  g_autoptr (DiscoReloadMessage) again
+      = disco_node_test_request (client, fetch_req (client, &rid), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (again->message_code, ==, DISCO_RELOAD_FETCH_ANS);
   g_assert_cmpuint (fetches[owner], ==, 2);
@@ -308,6 +233,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  disco_node_test_set_timeout (60);
   g_test_add_func ("/node/chord-routing/bad-input", test_bad_routing);
   return g_test_run ();
 }

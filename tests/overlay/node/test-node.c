@@ -5,44 +5,11 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "node-test-util.h"
 #include "reload-node.h"
 #include "reload-usages.h"
 
 static DiscoReloadIdentity *id_a, *id_b, *id_c, *id_x;
-
-static gboolean
-on_timeout (gpointer user_data)
-{
-  g_error ("test timed out");
-  return G_SOURCE_REMOVE;
-}
-
-static void
-spin_until (gboolean (*done) (gpointer), gpointer data)
-{
-  guint t = g_timeout_add_seconds (30, on_timeout, NULL);
-  while (!done (data))
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (t);
-}
-
-static DiscoReloadIdentity *
-make_identity (const char *user)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DiscoReloadConfig) config = disco_reload_config_new_default ();
-  DiscoReloadIdentity *id = disco_reload_identity_new_self_signed (
-      user, config->instance_name, config->self_signed_digest, 1, 2048, 0, &error);
-  g_assert_no_error (error);
-  return id;
-}
-
-static GInetSocketAddress *
-loopback_any (void)
-{
-  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (lo, 0));
-}
 
 static DiscoReloadNode *
 make_peer (DiscoReloadIdentity *id)
@@ -51,68 +18,13 @@ make_peer (DiscoReloadIdentity *id)
   DiscoReloadNodeSettings s = { .identity = id };
   DiscoReloadNode *node = disco_reload_node_new (&s, &error);
   g_assert_no_error (error);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   g_assert_true (disco_reload_node_listen (node, any, DISCO_RELOAD_LINK_TLS, &error));
   g_assert_no_error (error);
   return node;
 }
 
 /* ---- async helpers ---------------------------------------------------------- */
-
-typedef struct
-{
-  gboolean done;
-  gboolean ok;
-  DiscoReloadMessage *answer;
-  GError *error;
-  DiscoReloadNodeId peer;
-} Result;
-
-static gboolean
-result_done (gpointer p)
-{
-  return ((Result *)p)->done;
-}
-
-static void
-on_connected (GObject *src, GAsyncResult *res, gpointer user_data)
-{
-  Result *r = user_data;
-  r->ok = disco_reload_node_connect_finish (NULL, res, &r->peer, &r->error);
-  r->done = TRUE;
-}
-
-static void
-connect_node (DiscoReloadNode *from, DiscoReloadNode *to)
-{
-  Result r = { 0 };
-  disco_reload_node_connect_async (
-      from, G_SOCKET_ADDRESS (disco_reload_node_get_listen_address (to)), DISCO_RELOAD_LINK_TLS,
-      disco_reload_node_get_node_id (to), NULL, on_connected, &r);
-  spin_until (result_done, &r);
-  g_assert_no_error (r.error);
-  g_assert_true (r.ok);
-  g_assert_true (disco_reload_node_id_equal (&r.peer, disco_reload_node_get_node_id (to)));
-}
-
-static void
-on_answer (GObject *src, GAsyncResult *res, gpointer user_data)
-{
-  Result *r = user_data;
-  r->answer = disco_reload_node_request_finish (NULL, res, &r->error);
-  r->done = TRUE;
-}
-
-static DiscoReloadMessage *
-request (DiscoReloadNode *node, DiscoReloadMessage *req, GError **error)
-{
-  Result r = { 0 };
-  disco_reload_node_request_async (node, req, NULL, on_answer, &r);
-  spin_until (result_done, &r);
-  if (r.error)
-    g_propagate_error (error, r.error);
-  return r.answer;
-}
 
 static DiscoReloadDestination
 node_dest (DiscoReloadNode *node)
@@ -133,14 +45,15 @@ test_ping_probe_attach (void)
   DiscoReloadNodeSettings cs = { .identity = id_c, .client = TRUE };
   g_autoptr (DiscoReloadNode) client = disco_reload_node_new (&cs, &error);
   g_assert_no_error (error);
-  connect_node (client, peer);
+  disco_node_test_connect (client, peer, TRUE);
 
   /* Ping to the peer's Node-ID. */
   DiscoReloadDestination d = node_dest (peer);
   g_autoptr (DiscoReloadMessage) ping
       = disco_reload_node_new_request (client, DISCO_RELOAD_PING_REQ, &d);
   guint64 txid = ping->header.transaction_id;
-  g_autoptr (DiscoReloadMessage) pong = request (client, g_steal_pointer (&ping), &error);
+  g_autoptr (DiscoReloadMessage) pong
+      = disco_node_test_request (client, g_steal_pointer (&ping), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (pong->message_code, ==, DISCO_RELOAD_PING_ANS);
   g_assert_cmpuint (pong->header.transaction_id, ==, txid);
@@ -149,9 +62,9 @@ test_ping_probe_attach (void)
   g_assert_cmpuint (pong->body.ping_ans.time + 60000, >, now_ms);
 
   /* Ping to the wildcard: the admitting peer answers. */
-  Result pr = { 0 };
-  disco_reload_node_ping_async (client, NULL, NULL, on_answer, &pr);
-  spin_until (result_done, &pr);
+  DiscoNodeTestResult pr = { 0 };
+  disco_reload_node_ping_async (client, NULL, NULL, disco_node_test_on_answer, &pr);
+  disco_node_test_spin_until (disco_node_test_result_done, &pr);
   g_assert_no_error (pr.error);
   g_autoptr (DiscoReloadMessage) pong2 = pr.answer;
   g_assert_cmpuint (pong2->message_code, ==, DISCO_RELOAD_PING_ANS);
@@ -160,7 +73,7 @@ test_ping_probe_attach (void)
    * fragments, but the peer does not take it whole either. */
   DiscoReloadMessage *bigping = disco_reload_node_new_request (client, DISCO_RELOAD_PING_REQ, &d);
   bigping->body.ping_req.padding = g_bytes_new_take (g_malloc0 (9000), 9000);
-  g_assert_null (request (client, bigping, &error));
+  g_assert_null (disco_node_test_request (client, bigping, &error));
   g_assert_error (error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_MESSAGE_TOO_LARGE);
   g_clear_error (&error);
 
@@ -168,7 +81,7 @@ test_ping_probe_attach (void)
   DiscoReloadMessage *probe = disco_reload_node_new_request (client, DISCO_RELOAD_PROBE_REQ, &d);
   guint8 want[] = { DISCO_RELOAD_PROBE_UPTIME, 99, DISCO_RELOAD_PROBE_NUM_RESOURCES };
   g_array_append_vals (probe->body.probe_req.requested_info, want, 3);
-  g_autoptr (DiscoReloadMessage) pans = request (client, probe, &error);
+  g_autoptr (DiscoReloadMessage) pans = disco_node_test_request (client, probe, &error);
   g_assert_no_error (error);
   GArray *info = pans->body.probe_ans.probe_info;
   g_assert_cmpuint (info->len, ==, 2);
@@ -182,7 +95,7 @@ test_ping_probe_attach (void)
   att->body.attach.ufrag = g_strdup ("u");
   att->body.attach.password = g_strdup ("p");
   att->body.attach.role = g_strdup ("passive");
-  g_autoptr (DiscoReloadMessage) aans = request (client, att, &error);
+  g_autoptr (DiscoReloadMessage) aans = disco_node_test_request (client, att, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (aans->message_code, ==, DISCO_RELOAD_ATTACH_ANS);
   g_assert_cmpstr (aans->body.attach.role, ==, "active");
@@ -198,21 +111,21 @@ test_ping_probe_attach (void)
   app->body.attach.password = g_strdup ("p");
   app->body.attach.role = g_strdup ("passive");
   app->body.attach.application = 5060;
-  g_assert_null (request (client, app, &error));
+  g_assert_null (disco_node_test_request (client, app, &error));
   g_assert_error (error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
   /* A Join (no topology plugin here) is refused with an Error, not ignored. */
   DiscoReloadMessage *join = disco_reload_node_new_request (client, DISCO_RELOAD_JOIN_REQ, &d);
   join->body.join_leave.node_id = *disco_reload_node_get_node_id (client);
-  g_assert_null (request (client, join, &error));
+  g_assert_null (disco_node_test_request (client, join, &error));
   g_assert_error (error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_INVALID_MESSAGE);
   g_clear_error (&error);
 
   /* A Node-ID nobody is connected to: Error_Not_Found from the peer. */
   DiscoReloadDestination nowhere = d;
   nowhere.node.id[3] ^= 0x5a;
-  g_assert_null (request (
+  g_assert_null (disco_node_test_request (
       client, disco_reload_node_new_request (client, DISCO_RELOAD_PING_REQ, &nowhere), &error));
   g_assert_error (error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_NOT_FOUND);
   g_clear_error (&error);
@@ -233,12 +146,12 @@ test_forward_via_admitting_peer (void)
   DiscoReloadNodeSettings cs = { .identity = id_c, .client = TRUE };
   g_autoptr (DiscoReloadNode) client = disco_reload_node_new (&cs, &error);
   g_assert_no_error (error);
-  connect_node (a, b);
-  connect_node (client, a);
+  disco_node_test_connect (a, b, TRUE);
+  disco_node_test_connect (client, a, TRUE);
 
   /* Client -> A -> B and back along the via list. */
   DiscoReloadDestination db = node_dest (b);
-  g_autoptr (DiscoReloadMessage) pong = request (
+  g_autoptr (DiscoReloadMessage) pong = disco_node_test_request (
       client, disco_reload_node_new_request (client, DISCO_RELOAD_PING_REQ, &db), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (pong->message_code, ==, DISCO_RELOAD_PING_ANS);
@@ -351,6 +264,14 @@ raw_send (DiscoReloadLink *link, GBytes *b)
   g_assert_no_error (error);
 }
 
+/* Signs @msg as Mallory and sends it over @link. */
+static void
+raw_send_signed (DiscoReloadLink *link, DiscoReloadMessage *msg)
+{
+  g_autoptr (GBytes) b = sign_encode (msg);
+  raw_send (link, b);
+}
+
 static void
 raw_send_data (DiscoReloadLink *link, const guint8 *data, gsize len)
 {
@@ -364,11 +285,10 @@ static void
 check_alive (DiscoReloadLink *link, Raw *r, DiscoReloadNode *peer, guint64 txid)
 {
   g_autoptr (DiscoReloadMessage) ping = raw_ping (peer, txid);
-  g_autoptr (GBytes) b = sign_encode (ping);
   guint before = r->messages->len;
-  raw_send (link, b);
+  raw_send_signed (link, ping);
   RawWait w = { r, before + 1 };
-  spin_until (raw_has, &w);
+  disco_node_test_spin_until (raw_has, &w);
   DiscoReloadMessage *last = r->messages->pdata[r->messages->len - 1];
   g_assert_cmpuint (last->message_code, ==, DISCO_RELOAD_PING_ANS);
   g_assert_cmpuint (last->header.transaction_id, ==, txid);
@@ -397,7 +317,7 @@ raw_connect_as (DiscoReloadNode *peer, Raw *r, gsize max_message_size, DiscoRelo
       ctx, G_SOCKET_ADDRESS (disco_reload_node_get_listen_address (peer)), DISCO_RELOAD_LINK_TLS,
       disco_reload_node_get_node_id (peer), &raw_callbacks, r, &error);
   g_assert_no_error (error);
-  spin_until (raw_established_p, r);
+  disco_node_test_spin_until (raw_established_p, r);
   return link;
 }
 
@@ -458,12 +378,10 @@ test_bad_input (void)
     memset (&other, 0x42, sizeof other);
     g_array_index (m->header.destination_list, DiscoReloadDestination, 0).node = other;
     m->header.ttl = 0;
-    g_autoptr (GBytes) b = sign_encode (m);
-    raw_send (link, b);
+    raw_send_signed (link, m);
     g_autoptr (DiscoReloadMessage) m2 = raw_ping (peer, 0x104);
     m2->header.ttl = 101;
-    g_autoptr (GBytes) b2 = sign_encode (m2);
-    raw_send (link, b2);
+    raw_send_signed (link, m2);
     check_alive (link, &r, peer, 0x1003);
     expect_error (&r, n, 0x103, DISCO_RELOAD_ERROR_TTL_EXCEEDED);
     expect_error (&r, n + 1, 0x104, DISCO_RELOAD_ERROR_TTL_EXCEEDED);
@@ -476,14 +394,12 @@ test_bad_input (void)
     DiscoReloadMessageExtension ext
         = { .type = 0x7777, .critical = TRUE, .contents = g_bytes_new_static ("x", 1) };
     g_array_append_val (m->extensions, ext);
-    g_autoptr (GBytes) b = sign_encode (m);
-    raw_send (link, b);
+    raw_send_signed (link, m);
     g_autoptr (DiscoReloadMessage) m2 = raw_ping (peer, 0x106);
     DiscoReloadMessageExtension ext2
         = { .type = 0x7777, .critical = FALSE, .contents = g_bytes_new_static ("x", 1) };
     g_array_append_val (m2->extensions, ext2);
-    g_autoptr (GBytes) b2 = sign_encode (m2);
-    raw_send (link, b2);
+    raw_send_signed (link, m2);
     check_alive (link, &r, peer, 0x1004);
     expect_error (&r, n, 0x105, DISCO_RELOAD_ERROR_UNKNOWN_EXTENSION);
     DiscoReloadMessage *ok = r.messages->pdata[n + 1];
@@ -494,12 +410,10 @@ test_bad_input (void)
   {
     g_autoptr (DiscoReloadMessage) m = raw_ping (peer, 0x107);
     m->header.configuration_sequence += 5;
-    g_autoptr (GBytes) b = sign_encode (m);
-    raw_send (link, b);
+    raw_send_signed (link, m);
     g_autoptr (DiscoReloadMessage) m2 = raw_ping (peer, 0x108);
     m2->header.configuration_sequence -= 5;
-    g_autoptr (GBytes) b2 = sign_encode (m2);
-    raw_send (link, b2);
+    raw_send_signed (link, m2);
     check_alive (link, &r, peer, 0x1005);
     expect_error (&r, n, 0x107, DISCO_RELOAD_ERROR_CONFIG_TOO_NEW);
     expect_error (&r, n + 1, 0x108, DISCO_RELOAD_ERROR_CONFIG_TOO_OLD);
@@ -515,8 +429,7 @@ test_bad_input (void)
     raw_send_data (link, bad, len);
     g_autoptr (DiscoReloadMessage) m2 = raw_ping (peer, 0x10a);
     m2->header.overlay ^= 1;
-    g_autoptr (GBytes) b2 = sign_encode (m2);
-    raw_send (link, b2);
+    raw_send_signed (link, m2);
     check_alive (link, &r, peer, 0x1006);
     expect_error (&r, n, 0x10a, DISCO_RELOAD_ERROR_INCOMPATIBLE_WITH_OVERLAY);
     n += 2;
@@ -561,7 +474,7 @@ test_bad_input (void)
     for (guint i = 0; i < good->len; i++)
       raw_send (link, good->pdata[i]);
     RawWait w = { &r, n + 1 };
-    spin_until (raw_has, &w);
+    disco_node_test_spin_until (raw_has, &w);
     DiscoReloadMessage *ans = r.messages->pdata[n];
     g_assert_cmpuint (ans->message_code, ==, DISCO_RELOAD_PING_ANS);
     g_assert_cmpuint (ans->header.transaction_id, ==, 0x10c);
@@ -574,7 +487,7 @@ test_bad_input (void)
     raw_send (link, b);
     raw_send (link, b);
     RawWait w = { &r, n + 2 };
-    spin_until (raw_has, &w);
+    disco_node_test_spin_until (raw_has, &w);
     DiscoReloadMessage *a1 = r.messages->pdata[n], *a2 = r.messages->pdata[n + 1];
     g_assert_cmpuint (a1->body.ping_ans.response_id, ==, a2->body.ping_ans.response_id);
     n += 2;
@@ -629,7 +542,7 @@ test_forwarding_options (void)
 {
   g_autoptr (DiscoReloadNode) a = make_peer (id_a);
   g_autoptr (DiscoReloadNode) b = make_peer (id_b);
-  connect_node (a, b);
+  disco_node_test_connect (a, b, TRUE);
   Raw r;
   g_autoptr (DiscoReloadLink) link = raw_connect (a, &r, 0);
   guint n = 0;
@@ -638,12 +551,10 @@ test_forwarding_options (void)
   {
     g_autoptr (DiscoReloadMessage) m = raw_ping (a, 0x3001);
     add_option (m, 0x77, DISCO_RELOAD_OPTION_DESTINATION_CRITICAL);
-    g_autoptr (GBytes) b1 = sign_encode (m);
-    raw_send (link, b1);
+    raw_send_signed (link, m);
     g_autoptr (DiscoReloadMessage) m2 = raw_ping (a, 0x3002);
     add_option (m2, 0x77, DISCO_RELOAD_OPTION_FORWARD_CRITICAL | DISCO_RELOAD_OPTION_RESPONSE_COPY);
-    g_autoptr (GBytes) b2 = sign_encode (m2);
-    raw_send (link, b2);
+    raw_send_signed (link, m2);
     check_alive (link, &r, a, 0x3003);
     expect_error (&r, n, 0x3001, DISCO_RELOAD_ERROR_UNSUPPORTED_FORWARDING_OPTION);
     DiscoReloadMessage *ok = r.messages->pdata[n + 1];
@@ -655,18 +566,15 @@ test_forwarding_options (void)
   {
     g_autoptr (DiscoReloadMessage) m = raw_ping (b, 0x3011);
     add_option (m, 0x78, DISCO_RELOAD_OPTION_FORWARD_CRITICAL);
-    g_autoptr (GBytes) b1 = sign_encode (m);
-    raw_send (link, b1);
+    raw_send_signed (link, m);
     g_autoptr (DiscoReloadMessage) m2 = raw_ping (b, 0x3012);
     add_option (m2, 0x78, DISCO_RELOAD_OPTION_DESTINATION_CRITICAL);
-    g_autoptr (GBytes) b2 = sign_encode (m2);
-    raw_send (link, b2);
+    raw_send_signed (link, m2);
     g_autoptr (DiscoReloadMessage) m3 = raw_ping (b, 0x3013);
     add_option (m3, 0x78, DISCO_RELOAD_OPTION_RESPONSE_COPY);
-    g_autoptr (GBytes) b3 = sign_encode (m3);
-    raw_send (link, b3);
+    raw_send_signed (link, m3);
     RawWait w = { &r, n + 3 };
-    spin_until (raw_has, &w);
+    disco_node_test_spin_until (raw_has, &w);
     /* The forward-critical refusal comes from A at once; the other two make
      * the round trip to B, in order. */
     expect_error (&r, n, 0x3011, DISCO_RELOAD_ERROR_UNSUPPORTED_FORWARDING_OPTION);
@@ -689,6 +597,24 @@ test_forwarding_options (void)
 
 /* Like sign_encode, but the security block carries no certificate: the
  * signer identity must be resolved from the certificate-store kinds. */
+/* Fetches every index of the array @kind at @rid; transfer full. */
+static DiscoReloadMessage *
+fetch_all (DiscoReloadNode *client, const DiscoReloadResourceId *rid, DiscoReloadKindId kind,
+           GError **error)
+{
+  DiscoReloadDestination d;
+  memset (&d, 0, sizeof d);
+  disco_reload_destination_set_resource (&d, rid);
+  DiscoReloadMessage *fetch = disco_reload_node_new_request (client, DISCO_RELOAD_FETCH_REQ, &d);
+  fetch->body.fetch_req.resource = *rid;
+  DiscoReloadStoredDataSpecifier *spec
+      = disco_reload_stored_data_specifier_new (kind, DISCO_RELOAD_DATA_MODEL_ARRAY);
+  DiscoReloadArrayRange all = { 0, DISCO_RELOAD_ARRAY_LAST };
+  g_array_append_val (spec->indices, all);
+  g_ptr_array_add (fetch->body.fetch_req.specifiers, spec);
+  return disco_node_test_request (client, fetch, error);
+}
+
 static GBytes *
 sign_encode_bare (DiscoReloadMessage *msg)
 {
@@ -740,10 +666,9 @@ test_certificate_store (void)
                                    (guint64)(g_get_real_time () / 1000), 600, &error));
   g_assert_no_error (error);
   g_ptr_array_add (st->body.store_req.kind_data, kd);
-  g_autoptr (GBytes) sb = sign_encode (st);
-  raw_send (link, sb);
+  raw_send_signed (link, st);
   RawWait w = { &r, 2 };
-  spin_until (raw_has, &w);
+  disco_node_test_spin_until (raw_has, &w);
   g_assert_cmpuint (((DiscoReloadMessage *)r.messages->pdata[1])->message_code, ==,
                     DISCO_RELOAD_STORE_ANS);
 
@@ -752,7 +677,7 @@ test_certificate_store (void)
   g_autoptr (GBytes) b2 = sign_encode_bare (p2);
   raw_send (link, b2);
   w.want = 3;
-  spin_until (raw_has, &w);
+  disco_node_test_spin_until (raw_has, &w);
   DiscoReloadMessage *pong = r.messages->pdata[2];
   g_assert_cmpuint (pong->message_code, ==, DISCO_RELOAD_PING_ANS);
   g_assert_cmpuint (pong->header.transaction_id, ==, 0x4004);
@@ -762,7 +687,7 @@ test_certificate_store (void)
   DiscoReloadNodeSettings cs = { .identity = id_c, .client = TRUE };
   g_autoptr (DiscoReloadNode) client = disco_reload_node_new (&cs, &error);
   g_assert_no_error (error);
-  connect_node (client, peer);
+  disco_node_test_connect (client, peer, TRUE);
   DiscoReloadResourceId vrid;
   disco_reload_certificate_resource_by_user ("mallory@disco.example.org", &vrid);
   g_autoptr (DiscoReloadMessage) bare_ans = disco_reload_message_new (DISCO_RELOAD_FETCH_ANS);
@@ -780,17 +705,8 @@ test_certificate_store (void)
   g_assert_nonnull (error);
   g_clear_error (&error);
 
-  DiscoReloadDestination dr;
-  memset (&dr, 0, sizeof dr);
-  disco_reload_destination_set_resource (&dr, &rid);
-  DiscoReloadMessage *fetch = disco_reload_node_new_request (client, DISCO_RELOAD_FETCH_REQ, &dr);
-  fetch->body.fetch_req.resource = rid;
-  DiscoReloadStoredDataSpecifier *spec = disco_reload_stored_data_specifier_new (
-      DISCO_RELOAD_KIND_CERTIFICATE_BY_NODE, DISCO_RELOAD_DATA_MODEL_ARRAY);
-  DiscoReloadArrayRange all = { 0, DISCO_RELOAD_ARRAY_LAST };
-  g_array_append_val (spec->indices, all);
-  g_ptr_array_add (fetch->body.fetch_req.specifiers, spec);
-  g_autoptr (DiscoReloadMessage) fans = request (client, fetch, &error);
+  g_autoptr (DiscoReloadMessage) fans
+      = fetch_all (client, &rid, DISCO_RELOAD_KIND_CERTIFICATE_BY_NODE, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (fans->message_code, ==, DISCO_RELOAD_FETCH_ANS);
 
@@ -822,10 +738,9 @@ test_max_response_length (void)
   raw_send (link, b);
   g_autoptr (DiscoReloadMessage) m2 = raw_ping (peer, 0x5002);
   m2->header.max_response_length = 64 * 1024;
-  g_autoptr (GBytes) b2 = sign_encode (m2);
-  raw_send (link, b2);
+  raw_send_signed (link, m2);
   RawWait w = { &r, 2 };
-  spin_until (raw_has, &w);
+  disco_node_test_spin_until (raw_has, &w);
   expect_error (&r, 0, 0x5001, DISCO_RELOAD_ERROR_RESPONSE_TOO_LARGE);
   DiscoReloadMessage *ok = r.messages->pdata[1];
   g_assert_cmpuint (ok->message_code, ==, DISCO_RELOAD_PING_ANS);
@@ -835,7 +750,7 @@ test_max_response_length (void)
   /* The refusal is what a retransmission gets too. */
   raw_send (link, b);
   w.want = 3;
-  spin_until (raw_has, &w);
+  disco_node_test_spin_until (raw_has, &w);
   expect_error (&r, 2, 0x5001, DISCO_RELOAD_ERROR_RESPONSE_TOO_LARGE);
   g_ptr_array_unref (r.messages);
 }
@@ -992,7 +907,7 @@ test_reassembly_limits (void)
     for (guint i = 0; i < frags->len; i++)
       raw_send (link2, frags->pdata[i]);
     RawWait w = { &r2, 1 };
-    spin_until (raw_has, &w);
+    disco_node_test_spin_until (raw_has, &w);
     DiscoReloadMessage *pong = r2.messages->pdata[0];
     g_assert_cmpuint (pong->message_code, ==, DISCO_RELOAD_PING_ANS);
     g_assert_cmpuint (pong->header.transaction_id, ==, 0x7300);
@@ -1005,7 +920,7 @@ test_reassembly_limits (void)
       g_ptr_array_unref (started[t]);
     }
   RawWait w = { &r, 11 };
-  spin_until (raw_has, &w);
+  disco_node_test_spin_until (raw_has, &w);
   for (guint t = 0; t < 8; t++)
     {
       DiscoReloadMessage *pong = r.messages->pdata[3 + t];
@@ -1028,13 +943,13 @@ test_fragments_forwarded (void)
   DiscoReloadNodeSettings cs = { .identity = id_c, .client = TRUE, .max_message_size = 2500 };
   g_autoptr (DiscoReloadNode) client = disco_reload_node_new (&cs, &error);
   g_assert_no_error (error);
-  connect_node (a, b);
-  connect_node (client, a);
+  disco_node_test_connect (a, b, TRUE);
+  disco_node_test_connect (client, a, TRUE);
 
   DiscoReloadDestination db = node_dest (b);
   DiscoReloadMessage *ping = disco_reload_node_new_request (client, DISCO_RELOAD_PING_REQ, &db);
   ping->body.ping_req.padding = g_bytes_new_take (g_malloc0 (3000), 3000);
-  g_autoptr (DiscoReloadMessage) pong = request (client, ping, &error);
+  g_autoptr (DiscoReloadMessage) pong = disco_node_test_request (client, ping, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (pong->message_code, ==, DISCO_RELOAD_PING_ANS);
 
@@ -1059,7 +974,7 @@ test_too_large (void)
   g_autoptr (GBytes) b = sign_encode (m);
   g_assert_cmpuint (g_bytes_get_size (b), >, 5000);
   raw_send (link, b);
-  spin_until (raw_closed_p, &r);
+  disco_node_test_spin_until (raw_closed_p, &r);
   expect_error (&r, 1, 0x2002, DISCO_RELOAD_ERROR_MESSAGE_TOO_LARGE);
 
   /* The peer itself carries on. */
@@ -1095,15 +1010,16 @@ test_timeout_and_retransmit (void)
   Raw r = { 0 };
   r.messages = g_ptr_array_new_with_free_func ((GDestroyNotify)disco_reload_message_free);
   r.accepted = g_ptr_array_new_with_free_func ((GDestroyNotify)disco_reload_link_unref);
-  g_autoptr (GInetSocketAddress) any = loopback_any ();
+  g_autoptr (GInetSocketAddress) any = disco_node_test_loopback_any ();
   g_autoptr (DiscoReloadListener) listener = disco_reload_listener_new (
       ctx, any, DISCO_RELOAD_LINK_TLS, keep_accepted, &raw_callbacks, &r, &error);
   g_assert_no_error (error);
-  Result c = { 0 };
-  disco_reload_node_connect_async (
-      client, G_SOCKET_ADDRESS (disco_reload_listener_get_address (listener)),
-      DISCO_RELOAD_LINK_TLS, disco_reload_identity_get_node_id (id_x), NULL, on_connected, &c);
-  spin_until (result_done, &c);
+  DiscoNodeTestResult c = { 0 };
+  disco_reload_node_connect_async (client,
+                                   G_SOCKET_ADDRESS (disco_reload_listener_get_address (listener)),
+                                   DISCO_RELOAD_LINK_TLS, disco_reload_identity_get_node_id (id_x),
+                                   NULL, disco_node_test_on_connected, &c);
+  disco_node_test_spin_until (disco_node_test_result_done, &c);
   g_assert_no_error (c.error);
 
   DiscoReloadDestination d;
@@ -1111,11 +1027,11 @@ test_timeout_and_retransmit (void)
   disco_reload_destination_set_node (&d, disco_reload_identity_get_node_id (id_x));
   DiscoReloadMessage *ping = disco_reload_node_new_request (client, DISCO_RELOAD_PING_REQ, &d);
   guint64 txid = ping->header.transaction_id;
-  g_assert_null (request (client, ping, &error));
+  g_assert_null (disco_node_test_request (client, ping, &error));
   g_assert_error (error, DISCO_RELOAD_NODE_ERROR, DISCO_RELOAD_ERROR_REQUEST_TIMEOUT);
   /* Five transmissions of the same transaction reached the silent peer. */
   RawWait w = { &r, 5 };
-  spin_until (raw_has, &w);
+  disco_node_test_spin_until (raw_has, &w);
   g_assert_cmpuint (r.messages->len, ==, 5);
   for (guint i = 0; i < r.messages->len; i++)
     g_assert_cmpuint (((DiscoReloadMessage *)r.messages->pdata[i])->header.transaction_id, ==,
@@ -1140,7 +1056,7 @@ store_cert (DiscoReloadNode *client, DiscoReloadIdentity *id, DiscoReloadKindId 
   DiscoReloadStoreKindData *kd = disco_reload_store_kind_data_new (kind, 0);
   g_ptr_array_add (kd->values, sd);
   g_ptr_array_add (req->body.store_req.kind_data, kd);
-  return request (client, req, error);
+  return disco_node_test_request (client, req, error);
 }
 
 static void
@@ -1151,7 +1067,7 @@ test_store_fetch_stat_find (void)
   DiscoReloadNodeSettings cs = { .identity = id_c, .client = TRUE };
   g_autoptr (DiscoReloadNode) client = disco_reload_node_new (&cs, &error);
   g_assert_no_error (error);
-  connect_node (client, peer);
+  disco_node_test_connect (client, peer, TRUE);
 
   /* Carol stores her certificate at H("carol@...") (USER-MATCH). */
   DiscoReloadResourceId rid;
@@ -1174,17 +1090,8 @@ test_store_fetch_stat_find (void)
   g_clear_error (&error);
 
   /* Fetch it back (all indices) and check the data signature. */
-  DiscoReloadDestination d;
-  memset (&d, 0, sizeof d);
-  disco_reload_destination_set_resource (&d, &rid);
-  DiscoReloadMessage *fetch = disco_reload_node_new_request (client, DISCO_RELOAD_FETCH_REQ, &d);
-  fetch->body.fetch_req.resource = rid;
-  DiscoReloadStoredDataSpecifier *spec = disco_reload_stored_data_specifier_new (
-      DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, DISCO_RELOAD_DATA_MODEL_ARRAY);
-  DiscoReloadArrayRange all = { 0, DISCO_RELOAD_ARRAY_LAST };
-  g_array_append_val (spec->indices, all);
-  g_ptr_array_add (fetch->body.fetch_req.specifiers, spec);
-  g_autoptr (DiscoReloadMessage) fans = request (client, fetch, &error);
+  g_autoptr (DiscoReloadMessage) fans
+      = fetch_all (client, &rid, DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (fans->message_code, ==, DISCO_RELOAD_FETCH_ANS);
   g_assert_cmpuint (fans->body.fetch_ans.kind_responses->len, ==, 1);
@@ -1204,15 +1111,16 @@ test_store_fetch_stat_find (void)
   /* Stat: one value, its length. */
   g_autoptr (GPtrArray) specs
       = g_ptr_array_new_with_free_func ((GDestroyNotify)disco_reload_stored_data_specifier_free);
-  spec = disco_reload_stored_data_specifier_new (DISCO_RELOAD_KIND_CERTIFICATE_BY_USER,
-                                                 DISCO_RELOAD_DATA_MODEL_ARRAY);
+  DiscoReloadStoredDataSpecifier *spec = disco_reload_stored_data_specifier_new (
+      DISCO_RELOAD_KIND_CERTIFICATE_BY_USER, DISCO_RELOAD_DATA_MODEL_ARRAY);
+  DiscoReloadArrayRange all = { 0, DISCO_RELOAD_ARRAY_LAST };
   g_array_append_val (spec->indices, all);
   g_ptr_array_add (specs, spec);
-  Result sr = { 0 };
-  disco_reload_node_fetch_async (client, DISCO_RELOAD_STAT_REQ, NULL, &rid, specs, NULL, on_answer,
-                                 &sr);
+  DiscoNodeTestResult sr = { 0 };
+  disco_reload_node_fetch_async (client, DISCO_RELOAD_STAT_REQ, NULL, &rid, specs, NULL,
+                                 disco_node_test_on_answer, &sr);
   g_assert_cmpuint (specs->len, ==, 0);
-  spin_until (result_done, &sr);
+  disco_node_test_spin_until (disco_node_test_result_done, &sr);
   g_assert_no_error (sr.error);
   g_autoptr (DiscoReloadMessage) stans = sr.answer;
   g_assert_cmpuint (stans->message_code, ==, DISCO_RELOAD_STAT_ANS);
@@ -1224,11 +1132,14 @@ test_store_fetch_stat_find (void)
 
   /* Find from Resource-ID 0: the stored one is the closest at or after it. */
   DiscoReloadResourceId zero = { .len = 16 };
+  DiscoReloadDestination d;
+  memset (&d, 0, sizeof d);
+  disco_reload_destination_set_resource (&d, &rid);
   DiscoReloadMessage *find = disco_reload_node_new_request (client, DISCO_RELOAD_FIND_REQ, &d);
   find->body.find_req.resource = zero;
   DiscoReloadKindId k = DISCO_RELOAD_KIND_CERTIFICATE_BY_USER;
   g_array_append_val (find->body.find_req.kinds, k);
-  g_autoptr (DiscoReloadMessage) fians = request (client, find, &error);
+  g_autoptr (DiscoReloadMessage) fians = disco_node_test_request (client, find, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (fians->message_code, ==, DISCO_RELOAD_FIND_ANS);
   DiscoReloadFindKindData *fk
@@ -1245,12 +1156,13 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  disco_node_test_set_timeout (30);
   node_log = g_ptr_array_new_with_free_func (g_free);
   g_log_set_writer_func (log_writer, NULL, NULL);
-  id_a = make_identity ("alice@disco.example.org");
-  id_b = make_identity ("bob@disco.example.org");
-  id_c = make_identity ("carol@disco.example.org");
-  id_x = make_identity ("mallory@disco.example.org");
+  id_a = disco_node_test_make_identity ("alice@disco.example.org");
+  id_b = disco_node_test_make_identity ("bob@disco.example.org");
+  id_c = disco_node_test_make_identity ("carol@disco.example.org");
+  id_x = disco_node_test_make_identity ("mallory@disco.example.org");
   g_test_add_func ("/node/ping-probe-attach", test_ping_probe_attach);
   g_test_add_func ("/node/forward-via-admitting-peer", test_forward_via_admitting_peer);
   g_test_add_func ("/node/store-fetch-stat-find", test_store_fetch_stat_find);

@@ -51,22 +51,26 @@ assert_match (const char *text, const char *re)
     g_error ("output does not match /%s/:\n%s", re, text ? text : "(none)");
 }
 
-static const char *
-jstr (json_object *o, const char *key)
+/* The member @key of @o, which must be there and not null. */
+static json_object *
+jget (json_object *o, const char *key)
 {
   json_object *v = NULL;
   if (!json_object_object_get_ex (o, key, &v) || v == NULL)
     g_error ("no '%s' in %s", key, json_object_to_json_string (o));
-  return json_object_get_string (v);
+  return v;
+}
+
+static const char *
+jstr (json_object *o, const char *key)
+{
+  return json_object_get_string (jget (o, key));
 }
 
 static gint64
 jint (json_object *o, const char *key)
 {
-  json_object *v = NULL;
-  if (!json_object_object_get_ex (o, key, &v) || v == NULL)
-    g_error ("no '%s' in %s", key, json_object_to_json_string (o));
-  return json_object_get_int64 (v);
+  return json_object_get_int64 (jget (o, key));
 }
 
 static gboolean

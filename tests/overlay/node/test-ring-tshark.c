@@ -33,7 +33,9 @@
 
 #include "disco-test.h"
 #include "reload-node-profile.h"
+#include "node-test-util.h"
 #include "reload-node.h"
+#include "ring-test-util.h"
 
 #define PEERS 5
 #define STABILIZE_MS "1000"
@@ -63,9 +65,7 @@ static volatile pid_t capture_pid;
 static void
 on_abort (int signo)
 {
-  for (guint i = 0; i < PEERS; i++)
-    if (peer_pids[i] > 0)
-      kill (peer_pids[i], SIGKILL);
+  disco_ring_test_kill_all (peer_pids, PEERS);
   if (capture_pid > 0)
     kill (capture_pid, SIGKILL);
   signal (signo, SIG_DFL);
@@ -121,70 +121,22 @@ start_peer (Peer *p, guint i, const Peer *bootstrap)
   peer_pids[i] = atoi (g_hash_table_lookup (p->proc->ready, "pid"));
 }
 
-static int
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *)a, *(char *const *)b);
-}
-
-static gboolean
-ids_match (json_object *chord, const char *key, GPtrArray *want)
-{
-  json_object *a = NULL;
-  if (!json_object_object_get_ex (chord, key, &a) || !json_object_is_type (a, json_type_array))
-    return FALSE;
-  gboolean ok = json_object_array_length (a) == want->len;
-  for (guint i = 0; ok && i < want->len; i++)
-    ok = g_strcmp0 (json_object_get_string (json_object_array_get_idx (a, i)), want->pdata[i]) == 0;
-  return ok;
-}
-
 /* Every live peer has joined and its successors / predecessors are its
  * neighbours in the sorted Node-ID list. */
 static gboolean
 ring_converged (char **why)
 {
-  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  DiscoRingTestMember m[PEERS];
   for (guint i = 0; i < PEERS; i++)
-    if (peers[i].proc)
-      g_ptr_array_add (ids, peers[i].node_id);
-  g_ptr_array_sort (ids, cmp_str);
-  guint n = ids->len, k_max = MIN (3, n - 1);
-  for (guint i = 0; i < PEERS; i++)
-    {
-      if (peers[i].proc == NULL)
-        continue;
-      g_autofree char *text = NULL;
-      json_object *st = g_file_get_contents (peers[i].status, &text, NULL, NULL)
-                            ? json_tokener_parse (text)
-                            : NULL;
-      json_object *chord = NULL, *joined = NULL;
-      gboolean ok = st && json_object_object_get_ex (st, "chord", &chord)
-                    && json_object_object_get_ex (chord, "joined", &joined)
-                    && json_object_get_boolean (joined);
-      if (ok)
-        {
-          guint k = 0;
-          while (strcmp (ids->pdata[k], peers[i].node_id) != 0)
-            k++;
-          g_autoptr (GPtrArray) succ = g_ptr_array_new (), pred = g_ptr_array_new ();
-          for (guint j = 1; j <= k_max; j++)
-            {
-              g_ptr_array_add (succ, ids->pdata[(k + j) % n]);
-              g_ptr_array_add (pred, ids->pdata[(k + n - j) % n]);
-            }
-          ok = ids_match (chord, "successors", succ) && ids_match (chord, "predecessors", pred);
-        }
-      if (!ok)
-        {
-          g_free (*why);
-          *why = g_strdup_printf ("%s: %s", peers[i].user, text ? text : "(no status yet)");
-        }
-      json_object_put (st);
-      if (!ok)
-        return FALSE;
-    }
-  return TRUE;
+    m[i] = (DiscoRingTestMember){ .node_id = peers[i].proc ? peers[i].node_id : NULL,
+                                  .status = peers[i].status,
+                                  .name = peers[i].user };
+  g_autoptr (GString) w = g_string_new (NULL);
+  if (disco_ring_test_converged (m, PEERS, w) < 0)
+    return TRUE;
+  g_free (*why);
+  *why = g_string_free (g_steal_pointer (&w), FALSE);
+  return FALSE;
 }
 
 static void
@@ -358,20 +310,6 @@ is_ring_port (guint port)
   return FALSE;
 }
 
-/* One text2pcap -D packet: direction line, then offset + hex lines. */
-static void
-append_chunk (GString *dump, char dir, const guint8 *data, gsize len)
-{
-  g_string_append_printf (dump, "%c\n", dir);
-  for (gsize i = 0; i < len; i++)
-    {
-      if (i % 16 == 0)
-        g_string_append_printf (dump, "%s%06zx", i ? "\n" : "", i);
-      g_string_append_printf (dump, " %02x", data[i]);
-    }
-  g_string_append (dump, "\n");
-}
-
 typedef struct
 {
   guint client, listen;
@@ -415,7 +353,7 @@ stream_add (Stream *st, gboolean from_client, const guint8 *data, gsize len)
                  st->client, st->listen, b->data[0]);
       if (b->len < need)
         return;
-      append_chunk (st->dump, from_client ? 'O' : 'I', b->data, need);
+      disco_node_test_append_chunk (st->dump, from_client ? 'O' : 'I', b->data, need);
       st->frames++;
       g_byte_array_remove_range (b, 0, (guint)need);
     }
