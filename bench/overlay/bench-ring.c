@@ -70,19 +70,20 @@ peer_start (Peer *p, guint n, guint i, const char *bootstrap)
   g_autofree char *dir = g_strdup_printf ("%s/r%u-p%u", tmp, n, i);
   g_autofree char *user = g_strdup_printf ("r%up%u@disco.example.org", n, i);
   p->status = g_strdup_printf ("%s/r%u-p%u.json", tmp, n, i);
-  const char *argv[] = { disco,         "peer",
-                         "--chord",     "--stabilize-ms",
-                         STABILIZE_MS,  "--listen",
-                         "127.0.0.1:0", "--data-dir",
-                         dir,           "--user",
-                         user,          "--status-file",
-                         p->status,     bootstrap ? "--bootstrap" : NULL,
-                         bootstrap,     NULL };
+  g_auto (GStrv) argv = disco_ring_test_peer_argv (&(DiscoRingTestPeerArgs){
+      .disco = disco,
+      .stabilize_ms = STABILIZE_MS,
+      .listen = "127.0.0.1:0",
+      .dir = dir,
+      .user = user,
+      .status = p->status,
+      .bootstrap = bootstrap,
+  });
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_subprocess_launcher_set_child_setup (l, child_setup, NULL, NULL);
   g_autoptr (GError) error = NULL;
-  p->proc = g_subprocess_launcher_spawnv (l, argv, &error);
+  p->proc = g_subprocess_launcher_spawnv (l, (const char *const *)argv, &error);
   if (p->proc == NULL)
     g_error ("spawn: %s", error->message);
   g_autoptr (GDataInputStream) in
@@ -346,7 +347,7 @@ bench_ring (guint n)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *sizes = g_strdup ("10,50,100");
+  g_autofree char *sizes = NULL; /* a default set here would leak when --sizes replaces it */
   GOptionEntry entries[]
       = { { "sizes", 0, 0, G_OPTION_ARG_STRING, &sizes, "Ring sizes (10,50,100)", "N,N" },
           { "fetches", 0, 0, G_OPTION_ARG_INT, &fetches, "Fetches per ring (100)", "N" },
@@ -356,6 +357,8 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, NULL) || fetches < 20 || routes < 1)
     return 2;
+  if (sizes == NULL)
+    sizes = g_strdup ("10,50,100");
   disco = g_getenv ("DISCO_BIN");
   ring_client = g_getenv ("DISCO_RING_CLIENT_BIN");
   if (disco == NULL || ring_client == NULL)

@@ -4,6 +4,29 @@
 #include <signal.h>
 #include <string.h>
 
+char **
+disco_ring_test_peer_argv (const DiscoRingTestPeerArgs *a)
+{
+  GStrvBuilder *b = g_strv_builder_new ();
+  const char *fixed[]
+      = { a->disco,     "peer", "--chord", "--stabilize-ms", a->stabilize_ms, "--listen", a->listen,
+          "--data-dir", a->dir, "--user",  a->user,          "--status-file", a->status,  NULL };
+  g_strv_builder_addv (b, fixed);
+  if (a->keylog)
+    {
+      g_strv_builder_add (b, "--keylog");
+      g_strv_builder_add (b, a->keylog);
+    }
+  if (a->bootstrap)
+    {
+      g_strv_builder_add (b, "--bootstrap");
+      g_strv_builder_add (b, a->bootstrap);
+    }
+  char **argv = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return argv;
+}
+
 int
 disco_ring_test_cmp_str (gconstpointer a, gconstpointer b)
 {

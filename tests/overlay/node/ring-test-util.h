@@ -18,6 +18,23 @@ typedef struct
   const char *name;    /* for messages (its user name) */
 } DiscoRingTestMember;
 
+/* What differs between the ring peers' command lines. */
+typedef struct
+{
+  const char *disco;        /* the disco program */
+  const char *stabilize_ms; /* --stabilize-ms */
+  const char *listen;       /* --listen address:port */
+  const char *dir;          /* --data-dir */
+  const char *user;         /* --user */
+  const char *status;       /* --status-file */
+  const char *keylog;       /* --keylog, or NULL */
+  const char *bootstrap;    /* --bootstrap address:port, or NULL for the first peer */
+} DiscoRingTestPeerArgs;
+
+/* The NULL-terminated argv of `disco peer --chord` for @args; free with
+ * g_strfreev. */
+char **disco_ring_test_peer_argv (const DiscoRingTestPeerArgs *args);
+
 /* strcmp on two `char *` elements (for g_ptr_array_sort). */
 int disco_ring_test_cmp_str (gconstpointer a, gconstpointer b);
 

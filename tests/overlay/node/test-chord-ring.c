@@ -73,16 +73,17 @@ start_peer (Peer *p, guint i, const char *bootstrap)
   p->dir = g_strdup_printf ("%s/p%u", tmp, i);
   p->user = g_strdup_printf ("p%u@disco.example.org", i);
   p->status = g_strdup_printf ("%s/p%u.json", tmp, i);
-  const char *argv[] = { disco,         "peer",
-                         "--chord",     "--stabilize-ms",
-                         STABILIZE_MS,  "--listen",
-                         "127.0.0.1:0", "--data-dir",
-                         p->dir,        "--user",
-                         p->user,       "--status-file",
-                         p->status,     bootstrap ? "--bootstrap" : NULL,
-                         bootstrap,     NULL };
+  g_auto (GStrv) argv = disco_ring_test_peer_argv (&(DiscoRingTestPeerArgs){
+      .disco = disco,
+      .stabilize_ms = STABILIZE_MS,
+      .listen = "127.0.0.1:0",
+      .dir = p->dir,
+      .user = p->user,
+      .status = p->status,
+      .bootstrap = bootstrap,
+  });
   g_autoptr (GError) error = NULL;
-  p->proc = disco_test_daemon_spawn_argv (argv, 60000, &error);
+  p->proc = disco_test_daemon_spawn_argv ((const char *const *)argv, 60000, &error);
   g_assert_no_error (error);
   p->addr = g_strdup (g_hash_table_lookup (p->proc->ready, "overlay"));
   p->node_id = g_strdup (g_hash_table_lookup (p->proc->ready, "node-id"));

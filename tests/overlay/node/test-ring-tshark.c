@@ -103,17 +103,18 @@ start_peer (Peer *p, guint i, const Peer *bootstrap)
   p->keylog = g_strdup_printf ("%s/p%u.keys", tmp, i);
   g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", p->port);
   g_autofree char *boot = bootstrap ? g_strdup_printf ("127.0.0.1:%u", bootstrap->port) : NULL;
-  const char *argv[] = { disco,        "peer",
-                         "--chord",    "--stabilize-ms",
-                         STABILIZE_MS, "--keylog",
-                         p->keylog,    "--listen",
-                         listen,       "--data-dir",
-                         p->dir,       "--user",
-                         p->user,      "--status-file",
-                         p->status,    boot ? "--bootstrap" : NULL,
-                         boot,         NULL };
+  g_auto (GStrv) argv = disco_ring_test_peer_argv (&(DiscoRingTestPeerArgs){
+      .disco = disco,
+      .stabilize_ms = STABILIZE_MS,
+      .listen = listen,
+      .dir = p->dir,
+      .user = p->user,
+      .status = p->status,
+      .keylog = p->keylog,
+      .bootstrap = boot,
+  });
   g_autoptr (GError) error = NULL;
-  p->proc = disco_test_daemon_spawn_argv (argv, 60000, &error);
+  p->proc = disco_test_daemon_spawn_argv ((const char *const *)argv, 60000, &error);
   g_assert_no_error (error);
   p->node_id = g_strdup (g_hash_table_lookup (p->proc->ready, "node-id"));
   g_assert_nonnull (p->node_id);
