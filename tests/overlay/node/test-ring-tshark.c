@@ -156,57 +156,11 @@ wait_converged (const char *what)
 
 /* ---- a RouteQuery from an in-process client -------------------------------- */
 
-typedef struct
-{
-  GMainLoop *loop;
-  GError *error;
-  DiscoReloadMessage *answer;
-  gboolean done;
-} Wait;
-
-static void
-on_connected (GObject *src, GAsyncResult *res, gpointer user_data)
-{
-  Wait *w = user_data;
-  disco_reload_node_connect_finish (NULL, res, NULL, &w->error);
-  w->done = TRUE;
-  g_main_loop_quit (w->loop);
-}
-
-static void
-on_answer (GObject *src, GAsyncResult *res, gpointer user_data)
-{
-  Wait *w = user_data;
-  w->answer = disco_reload_node_request_finish (NULL, res, &w->error);
-  w->done = TRUE;
-  g_main_loop_quit (w->loop);
-}
-
-static gboolean
-on_deadline (gpointer user_data)
-{
-  Wait *w = user_data;
-  g_main_loop_quit (w->loop);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-wait_done (Wait *w, const char *what)
-{
-  w->done = FALSE;
-  guint t = g_timeout_add_seconds (90, on_deadline, w);
-  g_main_loop_run (w->loop);
-  g_source_remove (t);
-  if (!w->done)
-    g_error ("%s: no completion within 90 s", what);
-  g_assert_no_error (w->error);
-}
-
 /* RFC 6940 §10.8: asks @via's peer (destination @asked, routed through
  * @via's link) for the next hop towards @target; returns the answer's
  * next_peer in hex. */
 static char *
-route_query (DiscoReloadNode *client, const char *asked, const char *target, Wait *w)
+route_query (DiscoReloadNode *client, const char *asked, const char *target)
 {
   DiscoReloadNodeId asked_id, target_id;
   g_assert_true (disco_reload_node_id_from_hex (asked, &asked_id));
@@ -218,9 +172,9 @@ route_query (DiscoReloadNode *client, const char *asked, const char *target, Wai
       = disco_reload_node_new_request (client, DISCO_RELOAD_ROUTE_QUERY_REQ, &d);
   memset (&req->body.route_query_req.destination, 0, sizeof (DiscoReloadDestination));
   disco_reload_destination_set_node (&req->body.route_query_req.destination, &target_id);
-  disco_reload_node_request_async (client, req, NULL, on_answer, w);
-  wait_done (w, "RouteQuery");
-  g_autoptr (DiscoReloadMessage) ans = g_steal_pointer (&w->answer);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DiscoReloadMessage) ans = disco_node_test_request (client, req, &error);
+  g_assert_no_error (error);
   g_assert_cmpuint (ans->message_code, ==, DISCO_RELOAD_ROUTE_QUERY_ANS);
   return disco_reload_node_id_to_hex (&ans->body.route_query_ans.next_peer);
 }
@@ -628,15 +582,16 @@ test_ring_capture (void)
       = { .identity = identity, .config = cfg, .client = TRUE, .keylog_path = client_keys };
   DiscoReloadNode *client = disco_reload_node_new (&s, &error);
   g_assert_no_error (error);
-  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  Wait w = { .loop = loop };
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) p0 = g_inet_socket_address_new (lo, (guint16)peers[0].port);
-  disco_reload_node_connect_async (client, p0, DISCO_RELOAD_LINK_TLS, NULL, NULL, on_connected, &w);
-  wait_done (&w, "client link");
-  g_autofree char *self_next = route_query (client, peers[0].node_id, peers[0].node_id, &w);
+  DiscoNodeTestResult linked = { 0 };
+  disco_reload_node_connect_async (client, p0, DISCO_RELOAD_LINK_TLS, NULL, NULL,
+                                   disco_node_test_on_connected, &linked);
+  disco_node_test_spin_until (disco_node_test_result_done, &linked);
+  g_assert_no_error (linked.error);
+  g_autofree char *self_next = route_query (client, peers[0].node_id, peers[0].node_id);
   g_assert_cmpstr (self_next, ==, peers[0].node_id);
-  g_autofree char *hop = route_query (client, peers[1].node_id, peers[3].node_id, &w);
+  g_autofree char *hop = route_query (client, peers[1].node_id, peers[3].node_id);
   gboolean known = FALSE;
   for (guint i = 0; i < PEERS; i++)
     known = known || g_str_equal (hop, peers[i].node_id);
@@ -722,6 +677,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  disco_node_test_set_timeout (90); /* a RouteQuery through a loaded ring */
   signal (SIGABRT, on_abort);
   signal (SIGTRAP, on_abort);
   disco = disco_test_program ("DISCO_BIN");
