@@ -774,10 +774,19 @@ main (int argc, char **argv)
             }
           cfg.janus = TRUE;
           double theirs = run_one (&cfg, talk, silence, marker);
-          printf ("RATIO      N=%-4u talkers=%-4u room/janus CPU = %.3f (room %.1f%%, janus "
-                  "%.1f%%; room %.4f%% vs janus %.4f%% per participant)\n",
-                  cfg.n, MIN (cfg.talkers, cfg.n), theirs > 0 ? ours / theirs : 0.0, ours, theirs,
-                  ours / cfg.n, theirs / cfg.n);
+          /* No CPU in the window means Janus never took the load (it fell
+           * over during the joins): there is nothing to compare with.  At
+           * a full core it is saturated, so its real cost is higher. */
+          if (theirs <= 0.0)
+            printf ("RATIO      N=%-4u talkers=%-4u n/a: Janus used no CPU in the window (it did "
+                    "not take the load)\n",
+                    cfg.n, MIN (cfg.talkers, cfg.n));
+          else
+            printf ("RATIO      N=%-4u talkers=%-4u room/janus CPU = %.3f%s (room %.1f%%, janus "
+                    "%.1f%%; room %.4f%% vs janus %.4f%% per participant)\n",
+                    cfg.n, MIN (cfg.talkers, cfg.n), ours / theirs,
+                    theirs > 95.0 ? " or less: Janus saturated its core" : "", ours, theirs,
+                    ours / cfg.n, theirs / cfg.n);
           fflush (stdout);
         }
     }
