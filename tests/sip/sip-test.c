@@ -302,6 +302,19 @@ sip_test_write_pcmu_tone (const char *path, guint freq, guint seconds)
   gst_object_unref (pipe);
 }
 
+char *
+sip_test_write_config (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  char *path = NULL;
+  int fd = g_file_open_tmp ("disco-focus-XXXXXX.conf", &path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
 gboolean
 sip_test_wait_until (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms)
 {

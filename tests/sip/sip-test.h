@@ -56,6 +56,10 @@ json_object *sip_test_status_conference (json_object *status, const char *uri);
  * encoded by GStreamer. */
 void sip_test_write_pcmu_tone (const char *path, guint freq, guint seconds);
 
+/* A disco-focus configuration file holding @text, in the temp directory:
+ * its path, which the caller unlinks and frees. */
+char *sip_test_write_config (const char *text);
+
 /* Iterates the default context until @cond(@data) or @timeout_ms. */
 gboolean sip_test_wait_until (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms);
 

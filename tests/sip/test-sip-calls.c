@@ -326,11 +326,7 @@ static void
 test_overload_flood (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *cfg_path = NULL;
-  int fd = g_file_open_tmp ("disco-sip-flood-XXXXXX.conf", &cfg_path, &error);
-  g_assert_no_error (error);
-  close (fd);
-  g_assert_true (g_file_set_contents (cfg_path, "[sip]\nmax-join-rate = 20\n", -1, NULL));
+  g_autofree char *cfg_path = sip_test_write_config ("[sip]\nmax-join-rate = 20\n");
   const char *args[] = { "--config", cfg_path, NULL };
   g_autoptr (DiscoTestDaemon) d = spawn (args);
 

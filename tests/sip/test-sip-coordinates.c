@@ -135,12 +135,8 @@ test_two_foci (void)
   g_autoptr (DiscoTestDaemon) b = disco_test_daemon_spawn (b_args, &error);
   g_assert_no_error (error);
 
-  g_autofree char *cfg_path = NULL;
-  int fd = g_file_open_tmp ("disco-coords-a-XXXXXX.conf", &cfg_path, &error);
-  g_assert_no_error (error);
-  close (fd);
   g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:%s\n", b->sip);
-  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  g_autofree char *cfg_path = sip_test_write_config (cfg);
   const char *a_args[] = { "--config", cfg_path, "--conference=" CONF, NULL };
   g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (a_args, &error);
   g_assert_no_error (error);
@@ -230,12 +226,8 @@ test_bad_peer_coordinate (void)
   const char *peer_args[] = { "-m", "1", NULL };
   g_autoptr (SipTestSipp) peer
       = sip_test_sipp_start ("", "fake-peer-bad-coords.xml", 90, 0, peer_args);
-  g_autofree char *cfg_path = NULL;
-  int fd = g_file_open_tmp ("disco-coords-bad-XXXXXX.conf", &cfg_path, &error);
-  g_assert_no_error (error);
-  close (fd);
   g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:127.0.0.1:%u\n", peer->port);
-  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  g_autofree char *cfg_path = sip_test_write_config (cfg);
   const char *args[] = { "--config", cfg_path, "--conference=" CONF, NULL };
   g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (args, &error);
   g_assert_no_error (error);

@@ -98,12 +98,8 @@ test_delegate_by_refer (void)
   g_autoptr (DiscoTestDaemon) b = disco_test_daemon_spawn (b_args, &error);
   g_assert_no_error (error);
 
-  g_autofree char *cfg_path = NULL;
-  int fd = g_file_open_tmp ("disco-sip-a-XXXXXX.conf", &cfg_path, &error);
-  g_assert_no_error (error);
-  close (fd);
   g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:%s\n", b->sip);
-  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  g_autofree char *cfg_path = sip_test_write_config (cfg);
   const char *a_args[]
       = { "--config", cfg_path, "--conference=" CONF, "--max-participants=1", NULL };
   g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (a_args, &error);
@@ -190,12 +186,8 @@ test_peer_version_gap (void)
   g_autoptr (GError) error = NULL;
   const char *peer_args[] = { "-m", "1", NULL };
   g_autoptr (SipTestSipp) peer = sip_test_sipp_start ("", "fake-peer-focus.xml", 60, 0, peer_args);
-  g_autofree char *cfg_path = NULL;
-  int fd = g_file_open_tmp ("disco-sip-gap-XXXXXX.conf", &cfg_path, &error);
-  g_assert_no_error (error);
-  close (fd);
   g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:127.0.0.1:%u\n", peer->port);
-  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  g_autofree char *cfg_path = sip_test_write_config (cfg);
   const char *args[] = { "--config", cfg_path, "--conference=" CONF, NULL };
   g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (args, &error);
   g_assert_no_error (error);
@@ -221,12 +213,8 @@ test_drain_on_shutdown (void)
   const char *b_args[] = { "--conference=" CONF, NULL };
   g_autoptr (DiscoTestDaemon) b = disco_test_daemon_spawn (b_args, &error);
   g_assert_no_error (error);
-  g_autofree char *cfg_path = NULL;
-  int fd = g_file_open_tmp ("disco-sip-drain-XXXXXX.conf", &cfg_path, &error);
-  g_assert_no_error (error);
-  close (fd);
   g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:%s\n", b->sip);
-  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  g_autofree char *cfg_path = sip_test_write_config (cfg);
   const char *a_args[] = { "--config", cfg_path, "--conference=" CONF, NULL };
   g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (a_args, &error);
   g_assert_no_error (error);
@@ -300,12 +288,8 @@ test_delegation_failures (void)
   g_autoptr (GError) error = NULL;
   const char *peer_args[] = { "-m", "1", NULL };
   g_autoptr (SipTestSipp) peer = sip_test_sipp_start ("", "fake-peer-idle.xml", 180, 0, peer_args);
-  g_autofree char *cfg_path = NULL;
-  int fd = g_file_open_tmp ("disco-sip-fail-XXXXXX.conf", &cfg_path, &error);
-  g_assert_no_error (error);
-  close (fd);
   g_autofree char *cfg = g_strdup_printf ("[focus]\npeers = sip:127.0.0.1:%u\n", peer->port);
-  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  g_autofree char *cfg_path = sip_test_write_config (cfg);
   const char *args[] = { "--config", cfg_path, "--conference=" CONF, "--max-participants=1", NULL };
   g_autoptr (DiscoTestDaemon) a = disco_test_daemon_spawn (args, &error);
   g_assert_no_error (error);
