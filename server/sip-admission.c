@@ -27,6 +27,14 @@ on_tick (gpointer data)
 {
   DiscoAdmission *a = data;
   gint64 now = g_get_monotonic_time ();
+  /* The first tick only starts the clock: the daemon's own start-up (keys,
+   * GStreamer, sockets) ran before the main loop did and left no backlog
+   * of calls; counting it refused a fresh focus's first callers. */
+  if (a->last_tick_us == 0)
+    {
+      a->last_tick_us = now;
+      return G_SOURCE_CONTINUE;
+    }
   double late = (double)(now - a->last_tick_us) / 1000.0 - TICK_MS;
   a->last_tick_us = now;
   a->lag_ms = LAG_ALPHA * MAX (late, 0.0) + (1 - LAG_ALPHA) * a->lag_ms;
@@ -48,7 +56,7 @@ disco_admission_new (guint max_join_rate, guint lag_limit_ms)
   a->rate = max_join_rate;
   a->lag_limit_ms = lag_limit_ms;
   a->tokens = max_join_rate;
-  a->refilled_us = a->last_tick_us = g_get_monotonic_time ();
+  a->refilled_us = g_get_monotonic_time ();
   /* Below the SIP socket's priority: while messages wait (a stall just
    * ended), GLib keeps dispatching them and not the tick, so every one of
    * them is checked against the lateness of the stall (the pending term in
@@ -71,8 +79,9 @@ DiscoAdmitVerdict
 disco_admission_check (DiscoAdmission *a)
 {
   gint64 now = g_get_monotonic_time ();
-  /* The tick itself may be the late one: count the lateness so far too. */
-  double pending = (double)(now - a->last_tick_us) / 1000.0 - TICK_MS;
+  /* The tick itself may be the late one: count the lateness so far too
+   * (none before the main loop has run its first tick). */
+  double pending = a->last_tick_us ? (double)(now - a->last_tick_us) / 1000.0 - TICK_MS : 0.0;
   double lag = MAX (a->lag_ms, pending);
   if (now < a->stall_until_us)
     lag = MAX (lag, a->stall_ms);
